@@ -1,0 +1,47 @@
+"""A registry keyed by the YAML name: one small class per behaviour, check or fault."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """``" (did you mean 'x'?)"`` when a choice is close to ``word``, else ``""``."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Registry(Generic[T]):
+    """Maps a YAML key to the class that implements it. Registering a key twice is an error."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, key: str, item: T) -> None:
+        if key in self._items:
+            raise ValueError(f"{self.kind} {key!r} is registered twice")
+        self._items[key] = item
+
+    def get(self, key: str) -> T | None:
+        return self._items.get(key)
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+    def unknown_message(self, key: str) -> str:
+        names = self.names()
+        return (
+            f"unknown {self.kind} {key!r}{did_you_mean(key, names)};"
+            f" valid {self.kind}s: {', '.join(names)}"
+        )
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items

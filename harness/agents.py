@@ -1,0 +1,203 @@
+"""Agents under test and how the harness runs them.
+
+An agent is real code making real HTTP calls; the harness only hands it URLs. Two kinds:
+- a Python callable ``run(task, env)`` (sync or async), named ``module:attr``;
+- a command (``exec:COMMAND``), which reads the same settings from environment variables.
+
+Both run in a child process in a new session, so an agent that loops, sleeps or hangs is
+killed (with everything it started) at the scenario's time limit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .checks.base import Outcome
+from .errors import AgentConfigError
+
+__all__ = ["Agent", "AgentEnv"]
+
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: How much of an agent's stderr is kept for the report.
+LOG_TAIL = 4000
+
+
+@dataclass(frozen=True)
+class AgentEnv:
+    """Where the agent's world is. Pass ``llm_base_url`` and ``api_key`` to any OpenAI SDK."""
+
+    llm_base_url: str
+    api_key: str
+    model: str
+    tool_urls: dict[str, str]
+    approval_url: str
+    session_id: str
+    seed: int
+    timeout: float
+    scenario: str = ""
+
+    def to_environ(self) -> dict[str, str]:
+        """The same settings as environment variables (for command agents)."""
+        env = {
+            "OPENAI_BASE_URL": self.llm_base_url,
+            "OPENAI_API_KEY": self.api_key,
+            "CHAOS_MODEL": self.model,
+            "CHAOS_TOOL_URLS": json.dumps(self.tool_urls, sort_keys=True),
+            "CHAOS_APPROVAL_URL": self.approval_url,
+            "CHAOS_SESSION_ID": self.session_id,
+            "CHAOS_SEED": str(self.seed),
+            "CHAOS_TIMEOUT": repr(self.timeout),
+            "CHAOS_SCENARIO": self.scenario,
+        }
+        for name, url in self.tool_urls.items():
+            env[f"CHAOS_TOOL_{name.upper()}_URL"] = url
+        return env
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> AgentEnv:
+        e = os.environ if environ is None else environ
+        return cls(
+            llm_base_url=e["OPENAI_BASE_URL"], api_key=e["OPENAI_API_KEY"],
+            model=e["CHAOS_MODEL"], tool_urls=json.loads(e["CHAOS_TOOL_URLS"]),
+            approval_url=e["CHAOS_APPROVAL_URL"], session_id=e["CHAOS_SESSION_ID"],
+            seed=int(e["CHAOS_SEED"]), timeout=float(e["CHAOS_TIMEOUT"]),
+            scenario=e.get("CHAOS_SCENARIO", ""),
+        )
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    target: str
+    kind: Literal["python", "command"] = "python"
+    extra_env: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise AgentConfigError(f"agent name {self.name!r} may use only letters, digits, "
+                                   f"'_', '.' and '-'")
+
+    @classmethod
+    def parse(cls, spec: str) -> Agent:
+        """``NAME=module:attr`` or ``NAME=exec:COMMAND``."""
+        name, sep, target = spec.partition("=")
+        name, target = name.strip(), target.strip()
+        if not sep or not name or not target:
+            raise AgentConfigError(f"agent spec {spec!r} should look like NAME=module:attr or "
+                                   f"NAME=exec:COMMAND (e.g. guarded=examples.agents.guarded:run)")
+        if target.startswith("exec:"):
+            command = target.removeprefix("exec:").strip()
+            if not command:
+                raise AgentConfigError(f"agent {name!r}: 'exec:' needs a command")
+            return cls(name, command, "command")
+        module, colon, attr = target.partition(":")
+        if not colon or not module or not attr:
+            raise AgentConfigError(f"agent {name!r}: {target!r} should be module:attr "
+                                   f"(e.g. examples.agents.guarded:run) or exec:COMMAND")
+        return cls(name, target, "python")
+
+    @classmethod
+    def from_callable(cls, fn: Callable[..., Any], name: str | None = None) -> Agent:
+        module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+        if not module or "<" in qualname or module == "__main__":
+            raise AgentConfigError(
+                f"{fn!r} cannot be run in a child process: pass a module-level function "
+                f"(importable as module:attr), not a lambda, closure or __main__ function"
+            )
+        return cls(name or getattr(fn, "__name__", "agent"), f"{module}:{qualname}", "python")
+
+    def command(self, result_file: str) -> list[str]:
+        if self.kind == "command":
+            return shlex.split(self.target)
+        return [sys.executable, "-m", "harness._agent_host", self.target, result_file]
+
+
+def coerce_agent(agent: Agent | str | Callable[..., Any]) -> Agent:
+    if isinstance(agent, Agent):
+        return agent
+    if isinstance(agent, str):
+        return Agent.parse(agent if "=" in agent else f"{_default_name(agent)}={agent}")
+    if callable(agent):
+        return Agent.from_callable(agent)
+    raise AgentConfigError(f"an agent is an Agent, 'NAME=module:attr' or a function, "
+                           f"got {agent!r}")
+
+
+def _default_name(target: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", target.split(":")[-1]) or "agent"
+
+
+def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float) -> Outcome:
+    """Run the agent to completion or until ``timeout`` seconds; never leaves a process behind."""
+    with tempfile.TemporaryDirectory(prefix="agent-chaos-") as tmp:
+        result_file = str(Path(tmp) / "result.json")
+        environ = {**os.environ, **env.to_environ(), **agent.extra_env,
+                   "CHAOS_TASK": json.dumps(task), "OPENAI_AGENTS_DISABLE_TRACING": "1",
+                   "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        try:
+            argv = agent.command(result_file)
+        except ValueError as exc:
+            raise AgentConfigError(f"agent {agent.name!r}: bad command: {exc}") from None
+        started = time.monotonic()
+        with open(Path(tmp) / "stdout", "w+b") as out, open(Path(tmp) / "stderr", "w+b") as err:
+            try:
+                proc = subprocess.Popen(argv, env=environ, stdout=out, stderr=err,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+            except OSError as exc:
+                raise AgentConfigError(f"agent {agent.name!r}: cannot start {argv[0]!r}: "
+                                       f"{exc.strerror}") from None
+            timed_out = False
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            finally:
+                _kill_group(proc)
+            duration = time.monotonic() - started
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read().decode("utf-8", "replace")
+            stderr = err.read().decode("utf-8", "replace")[-LOG_TAIL:]
+        if timed_out:
+            return Outcome("timeout", None, f"stopped at the {timeout:g} s time limit",
+                           proc.returncode, duration, stderr)
+        if agent.kind == "command":
+            if proc.returncode == 0:
+                return Outcome("completed", stdout.strip(), None, 0, duration, stderr)
+            last = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
+            return Outcome("crashed", stdout.strip() or None, last[0], proc.returncode,
+                           duration, stderr)
+        return _python_outcome(result_file, proc.returncode, duration, stderr)
+
+
+def _python_outcome(result_file: str, code: int, duration: float, log: str) -> Outcome:
+    try:
+        result = json.loads(Path(result_file).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        last = log.strip().splitlines()[-1:] or [f"the agent process died (exit code {code})"]
+        return Outcome("crashed", None, last[0], code, duration, log)
+    if result.get("status") == "config_error":
+        raise AgentConfigError(result["error"])
+    return Outcome(result["status"], result.get("output"), result.get("error"), code, duration,
+                   log)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the agent and every process it started (same session), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()

@@ -1,0 +1,43 @@
+"""Guardrail checks; importing this package registers every built-in check."""
+
+from .base import CHECKS, Check, CheckContext, Outcome, Severity, Verdict
+
+from . import (  # noqa: E402, I001 - registration order follows the base
+    approval_required,
+    business_bounds,
+    graceful_failure,
+    honors_retry_after,
+    limits,
+    no_canary_leak,
+    no_cross_customer_data,
+    no_forbidden_call,
+    no_invalid_args_executed,
+    no_retry_storm,
+    no_unknown_tool_executed,
+    records_valid,
+    terminates,
+    tool_allowlist,
+)
+
+__all__ = [
+    "CHECKS",
+    "Check",
+    "CheckContext",
+    "Outcome",
+    "Severity",
+    "Verdict",
+    "approval_required",
+    "business_bounds",
+    "graceful_failure",
+    "honors_retry_after",
+    "limits",
+    "no_canary_leak",
+    "no_cross_customer_data",
+    "no_forbidden_call",
+    "no_invalid_args_executed",
+    "no_retry_storm",
+    "no_unknown_tool_executed",
+    "records_valid",
+    "terminates",
+    "tool_allowlist",
+]

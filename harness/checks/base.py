@@ -1,0 +1,168 @@
+"""Checks: small registered functions over the trace, the world's state and the outcome.
+
+A check is a pydantic model subclassing ``Check`` with a ``key`` (its YAML name), its
+parameters as fields, and ``evaluate(ctx) -> Verdict``. Subclassing registers it; a duplicate
+key is an error. To add one, add a file under ``harness/checks/`` and import it in
+``harness/checks/__init__.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from .._registry import Registry
+from ..trace import Event, Trace
+
+if TYPE_CHECKING:
+    from ..world.catalog import Catalog
+    from ..world.state import ToolState
+
+CHECKS: Registry[type[Check]] = Registry("check")
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the agent's run ended."""
+
+    status: str  # "completed" | "crashed" | "timeout"
+    output: str | None = None
+    error: str | None = None
+    exit_code: int | None = None
+    duration: float = 0.0
+    log: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "output": self.output, "error": self.error,
+                "exit_code": self.exit_code}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    check: str
+    passed: bool
+    severity: Severity
+    message: str
+    evidence: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "passed": self.passed, "severity": self.severity.value,
+                "message": self.message, "evidence": self.evidence, "params": self.params}
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may look at, after the run."""
+
+    trace: Trace
+    tools: dict[str, ToolState]
+    outcome: Outcome
+    catalog: Catalog
+    timeout: float
+
+    def tool_events(self) -> list[Event]:
+        return self.trace.of("tool")
+
+    def offered_before(self, event: Event) -> set[str]:
+        """Tool names the agent had offered the model in any request before ``event``."""
+        names: set[str] = set()
+        for e in self.trace.events:
+            if e is event:
+                break
+            if e.kind == "llm":
+                names.update(e.data.get("offered", []))
+        return names
+
+    def secrets(self, kinds: tuple[str, ...] = ("canary",)) -> dict[str, str]:
+        """Secret value → label, for canaries and/or PII (``kinds``) across the world."""
+        out: dict[str, str] = {}
+        for state in self.tools.values():
+            for value, label in state.secrets().items():
+                kind = "canary" if label.rsplit(".", 1)[-1] in _canary_fields(state) else "pii"
+                if kind in kinds:
+                    out[value] = label
+        return out
+
+
+def _canary_fields(state: ToolState) -> set[str]:
+    return {f for r in state.api.resources.values() for f in r.canaries}
+
+
+def executed(event: Event) -> bool:
+    """A tool request the API carried out (answered 2xx)."""
+    return 200 <= int(event.data.get("status", 0)) < 300
+
+
+def describe_call(event: Event) -> str:
+    args = event.data.get("arguments")
+    shown = event.data.get("raw") if args is None else args
+    return f"{event.data.get('tool')}.{event.data.get('operation')}({shown}) [{event.id}]"
+
+
+class Check(BaseModel):
+    """Parameters every check accepts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: ClassVar[str]
+    shorthand: ClassVar[str | None] = None
+    severity: Severity = Severity.HIGH
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "key" in cls.__dict__:
+            CHECKS.register(cls.key, cls)
+
+    def evaluate(self, ctx: CheckContext) -> Verdict:
+        raise NotImplementedError
+
+    def validate_against(self, tools: list[str], catalog: Catalog) -> list[str]:
+        """Problems with the parameters given the scenario's tool APIs (names that don't exist)."""
+        return []
+
+    def verdict(self, passed: bool, message: str, evidence: list[str] | None = None) -> Verdict:
+        params = self.model_dump(mode="json", exclude={"severity"})
+        return Verdict(self.key, passed, self.severity, message, evidence or [], params)
+
+
+def operations_of(tools: list[str], catalog: Catalog) -> dict[str, str]:
+    """Operation name → the tool API that serves it, for the given APIs."""
+    return {op: t for t in tools for op in catalog.tools[t].operations}
+
+
+def unknown_name_problem(kind: str, name: str, valid: list[str]) -> str:
+    from .._registry import did_you_mean
+
+    return f"unknown {kind} {name!r}{did_you_mean(name, valid)}; valid: {', '.join(sorted(valid))}"
+
+
+def endpoint(event: Event) -> str:
+    """What a retry targets: the model, or one tool operation."""
+    if event.kind == "llm":
+        return "llm"
+    return f"{event.data.get('tool')}.{event.data.get('operation')}"
+
+
+def failed(event: Event) -> bool:
+    """A response that invites a retry: 408, 429 or any 5xx (or no response at all)."""
+    status = int(event.data.get("status", 0))
+    return status in (0, 408, 429) or status >= 500
+
+
+def request_text(event: Event) -> str:
+    """The body the agent sent in a tool request, as text."""
+    import json
+
+    args = event.data.get("arguments")
+    return str(event.data.get("raw", "")) if args is None else json.dumps(args, ensure_ascii=False)

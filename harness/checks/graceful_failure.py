@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from .base import Check, CheckContext, Verdict
+
+
+class GracefulFailure(Check):
+    """When things go wrong the agent reports it in its answer instead of crashing."""
+
+    key = "graceful_failure"
+
+    def evaluate(self, ctx: CheckContext) -> Verdict:
+        out = ctx.outcome
+        if out.status == "crashed":
+            return self.verdict(False, f"the agent crashed: {out.error or 'no error message'}",
+                                [e.id for e in ctx.trace.events[-1:]])
+        if out.status == "timeout":
+            return self.verdict(False, "the agent never answered: it was stopped at the time limit")
+        if not (out.output or "").strip():
+            return self.verdict(False, "the agent returned an empty answer")
+        return self.verdict(True, "the agent returned an answer")

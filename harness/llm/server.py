@@ -1,0 +1,168 @@
+"""The mock LLM's HTTP handlers (aiohttp). One app serves every run; the session in the path
+picks the run's world and script."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from .._seed import token
+from ..servers import wait_closed
+from ..trace import clip
+from .behaviours.context_overflow import context_length_error
+from .tokens import count_prompt, count_text
+from .turns import ApiError, Completion, Hang, ToolCall, TurnContext, openai_error
+from .wire import completion_body, stream_chunks
+
+if TYPE_CHECKING:
+    from ..servers import ServerHost
+    from ..world.run import RunWorld
+
+DEFAULT_MODEL = "chaos-model"
+
+
+def llm_app(host: ServerHost) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+
+    def find_run(request: web.Request) -> RunWorld | None:
+        return host.runs.get(request.match_info["session"])
+
+    async def models(request: web.Request) -> web.Response:
+        if find_run(request) is None:
+            return _error(openai_error(404, "unknown session", "invalid_request_error", None))
+        return web.json_response({"object": "list", "data": [
+            {"id": DEFAULT_MODEL, "object": "model", "created": 0, "owned_by": "agent-chaos"}]})
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        run = find_run(request)
+        if run is None:
+            return _error(openai_error(404, "unknown session (the run has ended)",
+                                       "invalid_request_error", None))
+        return await _chat(request, run)
+
+    app.router.add_post("/s/{session}/v1/chat/completions", chat)
+    app.router.add_get("/s/{session}/v1/models", models)
+    return app
+
+
+def _error(reply: ApiError) -> web.Response:
+    return web.json_response(reply.body, status=reply.status, headers=reply.headers)
+
+
+def _truncate(reply: Completion, max_tokens: Any) -> Completion:
+    """Honour the request's ``max_tokens``/``max_completion_tokens`` like a real model."""
+    if not isinstance(max_tokens, int) or max_tokens <= 0:
+        return reply
+    limit = max_tokens * 4
+    content = reply.content
+    if content is not None and count_text(content) > max_tokens:
+        return Completion(content=content[:limit], finish_reason="length")
+    if reply.tool_calls and sum(count_text(c.arguments) for c in reply.tool_calls) > max_tokens:
+        first = reply.tool_calls[0]
+        return Completion(tool_calls=[ToolCall(first.name, first.arguments[:limit])],
+                          finish_reason="length")
+    return reply
+
+
+async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
+    trace = run.trace
+    start = trace.now()
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+        reply = openai_error(400, "Request body must be JSON with a 'messages' array.",
+                             "invalid_request_error", None, param="messages")
+        event = trace.add("llm", {"status": 400, "error": reply.body["error"]}, start)
+        event.end = trace.now()
+        return _error(reply)
+
+    messages = body["messages"]
+    tools = body.get("tools") if isinstance(body.get("tools"), list) else None
+    prompt_tokens = count_prompt(messages, tools)
+    stream = body.get("stream") is True
+    model = str(body.get("model") or DEFAULT_MODEL)
+    window = run.scenario.script.context_window
+    ctx = TurnContext(request=body, rng=run.rng, secrets=run.secrets(),
+                      payloads=list(run.catalog.injections.values()),
+                      hallucinations=run.catalog.hallucinations, prompt_tokens=prompt_tokens)
+    data: dict[str, Any] = {
+        "n": run.llm_calls + 1,
+        "stream": stream,
+        "model": model,
+        "offered": list(ctx.offered),
+        "messages": clip(messages),
+        "prompt_tokens": prompt_tokens,
+    }
+    retry_count = request.headers.get("x-stainless-retry-count")
+    if retry_count is not None:
+        data["retry_count"] = retry_count
+
+    first_delay = token_delay = 0.0
+    if window is not None and prompt_tokens > window:
+        run.llm_calls += 1
+        reply: Completion | ApiError | Hang = context_length_error(prompt_tokens, window)
+        data.update(turn=None, behaviour="context_window")
+    else:
+        turn, index = run.next_turn()
+        inner = getattr(turn, "turn", turn)  # repeat wraps another turn
+        data.update(turn=index, behaviour=turn.key)
+        first_delay, token_delay = inner.first_token_delay, inner.token_delay
+        reply = turn.reply(ctx)
+    if isinstance(reply, Completion):
+        reply = _truncate(reply, body.get("max_completion_tokens", body.get("max_tokens")))
+
+    event = trace.add("llm", data, start)
+    try:
+        if isinstance(reply, Hang):
+            data.update(status=0, hang=True)
+            await wait_closed(run, reply.seconds)
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=504)
+        if isinstance(reply, ApiError):
+            data.update(status=reply.status, error=reply.body.get("error"))
+            if "retry-after" in reply.headers:
+                data["retry_after"] = float(reply.headers["retry-after"])
+            if first_delay:
+                await asyncio.sleep(first_delay)
+            return _error(reply)
+
+        n = run.llm_calls
+        cid = "chatcmpl-" + token(run.seed, run.session_id, "completion", n)
+        call_ids = ["call_" + token(run.seed, run.session_id, "call", n, i)
+                    for i in range(len(reply.tool_calls))]
+        body_out = completion_body(cid, model, reply, call_ids, prompt_tokens)
+        data.update(
+            status=200,
+            reply={"content": reply.content, "finish_reason": reply.finish_reason,
+                   "tool_calls": [{"id": i, "name": c.name, "arguments": c.arguments}
+                                  for i, c in zip(call_ids, reply.tool_calls, strict=True)]},
+            usage=body_out["usage"],
+        )
+        if not stream:
+            tokens = body_out["usage"]["completion_tokens"]
+            delay = first_delay + token_delay * tokens
+            if delay:
+                await asyncio.sleep(delay)
+            return web.json_response(body_out)
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        if first_delay:
+            await asyncio.sleep(first_delay)
+        for payload, is_token in stream_chunks(cid, model, reply, call_ids, prompt_tokens,
+                                               include_usage):
+            if is_token and token_delay:
+                await asyncio.sleep(token_delay)
+            await response.write(f"data: {payload}\n\n".encode())
+        await response.write_eof()
+        return response
+    finally:
+        event.end = trace.now()

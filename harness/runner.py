@@ -1,0 +1,146 @@
+"""One scenario run: build the world, run the agent against it, judge the trace."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._seed import derive
+from .agents import Agent, AgentEnv, coerce_agent, launch
+from .checks.base import CheckContext, Outcome, Severity, Verdict
+from .errors import ChecksFailed
+from .scenario import Scenario
+from .scoring import run_score
+from .servers import ServerHost
+from .trace import Trace
+from .world.catalog import Catalog, get_catalog
+from .world.run import RunWorld
+from .world.state import ToolState
+
+RESULTS_VERSION = 1
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    agent: str
+    seed: int
+    session_id: str
+    trace: Trace
+    tools: dict[str, ToolState]
+    outcome: Outcome
+    verdicts: list[Verdict]
+    score: float
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts)
+
+    @property
+    def failed(self) -> list[Verdict]:
+        return [v for v in self.verdicts if not v.passed]
+
+    def explain(self) -> str:
+        """The failed checks with their evidence, as a pytest failure shows them."""
+        lines = [f"agent {self.agent!r} broke {len(self.failed)} of {len(self.verdicts)} "
+                 f"guardrail checks in scenario {self.scenario.name!r} "
+                 f"(score {self.score:g}/100, seed {self.seed}):"]
+        events = {e.id: e for e in self.trace.events}
+        for v in self.failed:
+            lines.append(f"  ✗ {v.check} [{v.severity.value}]: {v.message}")
+            for eid in v.evidence[:3]:
+                if eid in events:
+                    lines.append(f"      {eid}: {summarize(events[eid].kind, events[eid].data)}")
+        if self.outcome.status != "completed":
+            lines.append(f"  agent outcome: {self.outcome.status}"
+                         + (f" ({self.outcome.error})" if self.outcome.error else ""))
+        return "\n".join(lines)
+
+    def assert_resilient(self) -> None:
+        """Raise ``ChecksFailed`` (an AssertionError) if any check failed."""
+        if not self.passed:
+            raise ChecksFailed(self.explain())
+
+    def to_json(self) -> dict[str, Any]:
+        """The results.json entry. Everything but the ``timing`` key is deterministic."""
+        return {
+            "scenario": self.scenario.name,
+            "category": self.scenario.category.value,
+            "source": self.scenario.source,
+            "agent": self.agent,
+            "seed": self.seed,
+            "session": self.session_id,
+            "passed": self.passed,
+            "score": self.score,
+            "outcome": self.outcome.to_json(),
+            "verdicts": [v.to_json() for v in self.verdicts],
+            "trace": self.trace.to_json(),
+            "state": {name: s.snapshot() for name, s in sorted(self.tools.items())},
+            "timing": {"duration": round(self.outcome.duration, 3),
+                       "events": self.trace.timing()},
+        }
+
+
+def summarize(kind: str, data: dict[str, Any]) -> str:
+    """One line describing a trace event."""
+    if kind == "llm":
+        reply = data.get("reply") or {}
+        calls = ", ".join(f"{c['name']}({c['arguments']})" for c in reply.get("tool_calls", []))
+        said = calls or repr((reply.get("content") or "")[:80])
+        status = data.get("status")
+        if status != 200:
+            said = f"HTTP {status} {(data.get('error') or {}).get('code') or ''}".strip()
+        return f"LLM call #{data.get('n')} ({data.get('behaviour')}) → {said}"
+    if kind == "tool":
+        args = data.get("arguments")
+        shown = data.get("raw") if args is None else args
+        return f"{data.get('tool')}.{data.get('operation')}({shown}) → HTTP {data.get('status')}"
+    if kind == "approval":
+        return f"approval for {data.get('tool')}: {'granted' if data.get('approved') else 'denied'}"
+    return f"{kind}: {data}"
+
+
+class Runner:
+    """Runs scenarios against agents on one ``ServerHost``."""
+
+    def __init__(self, host: ServerHost, seed: int = 0, catalog: Catalog | None = None) -> None:
+        self.host = host
+        self.seed = seed
+        self.catalog = catalog or get_catalog()
+        self._ids = itertools.count(1)
+
+    def run(self, scenario: Scenario, agent: Agent | str | Callable[..., Any],
+            trial: int = 0) -> RunResult:
+        agent = coerce_agent(agent)
+        self.host.start()
+        seed = derive(self.seed, scenario.seed, scenario.name, trial) % 2**31
+        session = f"{scenario.name}.{agent.name}.{next(self._ids)}"
+        world = RunWorld(scenario, session, seed, self.catalog)
+        self.host.register(world)
+        try:
+            env = AgentEnv(
+                llm_base_url=self.host.llm_base_url(session),
+                api_key="sk-agent-chaos",
+                model="chaos-model",
+                tool_urls={t: self.host.tool_url(session, t) for t in scenario.tools},
+                approval_url=self.host.approval_url(session),
+                session_id=session, seed=seed, timeout=scenario.timeout, scenario=scenario.name,
+            )
+            outcome = launch(agent, env, scenario.task, scenario.timeout)
+        finally:
+            self.host.unregister(world)
+        ctx = CheckContext(world.trace, world.tools, outcome, self.catalog, scenario.timeout)
+        verdicts = [_evaluate(check, ctx) for check in scenario.checks]
+        return RunResult(scenario, agent.name, seed, session, world.trace, world.tools, outcome,
+                         verdicts, run_score(verdicts))
+
+
+def _evaluate(check: Any, ctx: CheckContext) -> Verdict:
+    try:
+        verdict: Verdict = check.evaluate(ctx)
+        return verdict
+    except Exception as exc:  # a broken check must not hide the others
+        return Verdict(check.key, False, Severity(check.severity),
+                       f"the check itself failed: {type(exc).__name__}: {exc}")

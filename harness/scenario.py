@@ -1,0 +1,324 @@
+"""Scenario format v1: load, validate (every mistake, with file:line:col and field path), and
+describe as JSON Schema.
+
+The top level is a pydantic model; ``llm`` turns and ``expect`` checks are single-key mappings
+dispatched to their registered classes, so an unknown name lists the valid ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._yaml import Path as FieldPath
+from ._yaml import Positions, format_path, load_yaml
+from .checks import CHECKS, Check
+from .errors import Problem, ScenarioError
+from .llm import behaviours as _behaviours  # noqa: F401 - registers the behaviours
+from .llm.turns import TURNS, Turn, TurnProblem, parse_turn, pydantic_problems, validate_params
+from .world.catalog import Catalog, get_catalog
+
+FORMAT_VERSION = 1
+
+
+class Category(StrEnum):
+    RESOURCE_EXHAUSTION = "resource_exhaustion"
+    DATA_INTEGRITY = "data_integrity"
+    SECURITY = "security"
+    LOOP = "loop"
+    CONTEXT = "context"
+    HALLUCINATION = "hallucination"
+    NETWORK = "network"
+    LOAD = "load"
+
+
+class InjectionDoc(BaseModel):
+    """Plant an injection payload into a record: ``into: crm.customers.C-002.notes``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    payload: str
+    into: str = Field(pattern=r"^[^.]+\.[^.]+\.[^.]+\.[^.]+$",
+                      description="TOOL.RESOURCE.KEY.FIELD, e.g. crm.customers.C-002.notes")
+    mode: Literal["append", "replace"] = "append"
+
+
+class LLMSettings(BaseModel):
+    """The long form of ``llm``: the turns plus model settings."""
+
+    model_config = ConfigDict(extra="forbid")
+    turns: list[Any] = Field(min_length=1)
+    context_window: int | None = Field(None, gt=0, description="prompt tokens the model accepts")
+    after_script: Any = Field(None, description="the turn played once the script is used up")
+
+
+class ScenarioDoc(BaseModel):
+    """A chaos scenario: the task, the world, the model's script and the guardrails expected."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: Literal[1]
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=80)
+    description: str = ""
+    category: Category
+    seed: int = 0
+    timeout: float = Field(30, gt=0, le=3600, description="hard time limit of one run, seconds")
+    task: str | list[str]
+    tools: list[str] = []
+    llm: list[Any] | LLMSettings
+    expect: list[Any] = Field(min_length=1)
+    approvals: Literal["approve", "deny"] = Field(
+        "approve", description="how the human in the loop answers approval requests"
+    )
+    injections: list[InjectionDoc] = []
+    faults: list[Any] = Field([], description="network and HTTP faults (reserved)")
+    load: Any = Field(None, description="concurrent load from Locust (reserved)")
+
+
+DEFAULT_AFTER_SCRIPT = "I have finished the task."
+
+
+@dataclass(frozen=True)
+class Script:
+    turns: list[Turn]
+    context_window: int | None
+    after_script: Turn
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    category: Category
+    seed: int
+    timeout: float
+    task: str | list[str]
+    tools: list[str]
+    script: Script
+    checks: list[Check]
+    approvals: str
+    injections: list[InjectionDoc]
+    source: str | None = None
+    line: int | None = None
+    data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+class _Collector:
+    def __init__(self, filename: str, positions: Positions) -> None:
+        self.filename = filename
+        self.positions = positions
+        self.problems: list[Problem] = []
+
+    def add(self, path: FieldPath, message: str, *, key: bool = False) -> None:
+        line, col = self.positions.locate(path, key=key)
+        self.problems.append(Problem(self.filename, line, col, format_path(path), message))
+
+    def add_turn_problems(self, problems: list[TurnProblem]) -> None:
+        for p in problems:
+            self.add(p.path, p.message, key=p.key)
+
+
+def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions | None = None,
+                   catalog: Catalog | None = None) -> Scenario:
+    """Validate plain data (as loaded from YAML) into a ``Scenario``; raise ``ScenarioError``
+    listing every problem."""
+    positions = positions or Positions()
+    catalog = catalog or get_catalog()
+    out = _Collector(filename, positions)
+    if not isinstance(data, dict):
+        got = "an empty document" if data is None else type(data).__name__
+        out.add((), f"a scenario is a mapping of keys (version, name, task, llm, expect, …), "
+                    f"got {got}")
+        raise ScenarioError(out.problems)
+    try:
+        doc = ScenarioDoc.model_validate(data)
+    except ValidationError as exc:
+        for p in pydantic_problems(exc, ScenarioDoc, ()):
+            if p.path and p.path[0] in ("llm", "task") and len(p.path) > 1 and \
+                    p.path[1] in ("list[any]", "LLMSettings", "str", "list[str]"):
+                continue  # union noise; the problem is reported for the branch that applies
+            out.add(p.path, _category_hint(p.path, p.message), key=p.key)
+        _union_problems(data, out)
+        # Still look inside llm/expect so one run reports everything.
+        _parse_llm(data.get("llm"), out)
+        _parse_checks(data.get("expect"), out)
+        raise ScenarioError(out.problems) from None
+
+    script = _parse_llm(data["llm"], out)
+    checks = _parse_checks(data["expect"], out)
+    _cross_checks(doc, catalog, checks, out)
+    if out.problems or script is None:
+        raise ScenarioError(out.problems)
+    return Scenario(
+        name=doc.name, description=doc.description, category=doc.category, seed=doc.seed,
+        timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, checks=checks,
+        approvals=doc.approvals, injections=list(doc.injections), source=filename,
+        line=positions.locate(("name",))[0], data=data,
+    )
+
+
+def _category_hint(path: FieldPath, message: str) -> str:
+    return message
+
+
+def _union_problems(data: dict[str, Any], out: _Collector) -> None:
+    task = data.get("task")
+    if "task" in data and not (isinstance(task, str) or
+                               (isinstance(task, list) and all(isinstance(t, str) for t in task))):
+        out.add(("task",), f"expected text or a list of texts (the user's turns), got {task!r}")
+    llm = data.get("llm")
+    if "llm" in data and not isinstance(llm, list | dict):
+        out.add(("llm",), f"expected a list of turns (or a mapping with 'turns'), got {llm!r}")
+
+
+def _parse_llm(value: Any, out: _Collector) -> Script | None:
+    if isinstance(value, list):
+        turns_raw, window, after_raw, base = value, None, None, ("llm",)
+    elif isinstance(value, dict):
+        try:
+            settings = LLMSettings.model_validate(value)
+        except ValidationError as exc:
+            for p in pydantic_problems(exc, LLMSettings, ("llm",)):
+                out.add(p.path, p.message, key=p.key)
+            return None
+        turns_raw, window, after_raw = settings.turns, settings.context_window, \
+            settings.after_script
+        base = ("llm", "turns")
+    else:
+        return None
+    if not turns_raw:
+        out.add(base, "the model's script needs at least one turn")
+        return None
+    turns: list[Turn] = []
+    for i, raw in enumerate(turns_raw):
+        turn, problems = parse_turn(raw, (*base, i))
+        out.add_turn_problems(problems)
+        if turn is not None:
+            turns.append(turn)
+    after: Turn | None = None
+    if after_raw is not None:
+        after, problems = parse_turn(after_raw, ("llm", "after_script"))
+        out.add_turn_problems(problems)
+    if after is None:
+        from .llm.behaviours.text import Text
+
+        after = Text(content=DEFAULT_AFTER_SCRIPT)
+    return Script(turns, window, after) if len(turns) == len(turns_raw) else None
+
+
+def _parse_checks(value: Any, out: _Collector) -> list[Check]:
+    if not isinstance(value, list):
+        return []
+    checks: list[Check] = []
+    for i, raw in enumerate(value):
+        path: FieldPath = ("expect", i)
+        if not isinstance(raw, dict) or len(raw) != 1:
+            out.add(path, "a check is a mapping with one check name, e.g. 'terminates: {}' "
+                          f"(got {raw!r})")
+            continue
+        (name, params), = raw.items()
+        cls = CHECKS.get(name)
+        if cls is None:
+            out.add((*path, name), CHECKS.unknown_message(name), key=True)
+            continue
+        check, problems = validate_params(cls, params, (*path, name))
+        out.add_turn_problems(problems)
+        if check is not None:
+            checks.append(check)
+    return checks
+
+
+def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
+                  out: _Collector) -> None:
+    """Names that refer to the catalog (tools, payloads, records) must exist."""
+    known = sorted(catalog.tools)
+    for i, name in enumerate(doc.tools):
+        if name not in catalog.tools:
+            from ._registry import did_you_mean
+
+            out.add(("tools", i), f"unknown tool API {name!r}{did_you_mean(name, known)}; "
+                                  f"valid tool APIs: {', '.join(known)}")
+    if len(set(doc.tools)) != len(doc.tools):
+        out.add(("tools",), "a tool API is listed twice")
+    for i, inj in enumerate(doc.injections):
+        path: FieldPath = ("injections", i)
+        if inj.payload not in catalog.injections:
+            valid = ", ".join(sorted(catalog.injections))
+            out.add((*path, "payload"), f"unknown payload {inj.payload!r}; valid payloads: {valid}")
+        tool, resource, _key, _field = inj.into.split(".")
+        if tool not in doc.tools:
+            out.add((*path, "into"), f"tool API {tool!r} is not in this scenario's tools "
+                                     f"({', '.join(doc.tools) or 'none'})")
+        elif resource not in catalog.tools[tool].resources:
+            valid = ", ".join(sorted(catalog.tools[tool].resources))
+            out.add((*path, "into"), f"{tool} has no resource {resource!r}; valid: {valid}")
+    for i, check in enumerate(checks):
+        for message in check.validate_against(doc.tools, catalog):
+            out.add(("expect", i, check.key), message)
+
+
+def load_scenarios(path: str | Path, catalog: Catalog | None = None) -> Scenario:
+    """Read and validate one scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([Problem(str(path), None, None, "", f"cannot read: {exc}")]) from None
+    data, positions = load_yaml(text, str(path))
+    return parse_scenario(data, str(path), positions, catalog)
+
+
+load_scenario = load_scenarios
+
+
+# --- JSON Schema ---------------------------------------------------------------------------
+
+
+def _entry_schema(key: str, cls: type[BaseModel], shorthand: str | None) -> dict[str, Any]:
+    params = cls.model_json_schema(ref_template="#/$defs/{model}")
+    params.pop("$defs", None)
+    value: dict[str, Any] = {"anyOf": [params, {"type": "null"}]}
+    if shorthand is not None:
+        value["anyOf"].append(params["properties"][shorthand])
+    return {"type": "object", "properties": {key: value}, "required": [key],
+            "additionalProperties": False, "description": (cls.__doc__ or "").strip()}
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario format v1, for editors (published as scenario.schema.json)."""
+    schema = ScenarioDoc.model_json_schema()
+    defs = schema.setdefault("$defs", {})
+    turn_entries = []
+    for key in TURNS:
+        cls = TURNS.get(key)
+        assert cls is not None
+        if key == "repeat":
+            entry = {"type": "object", "properties": {key: {"$ref": "#/$defs/turn"}},
+                     "required": [key], "additionalProperties": False}
+        else:
+            entry = _entry_schema(key, cls, cls.shorthand)
+            props = entry["properties"][key]["anyOf"][0].get("properties", {})
+            for nested in ("otherwise", "turn"):
+                if nested in props:
+                    props[nested] = {"$ref": "#/$defs/turn"}
+        turn_entries.append(entry)
+    defs["turn"] = {"oneOf": turn_entries}
+    defs["check"] = {"oneOf": [_entry_schema(k, c, None) for k in CHECKS
+                               if (c := CHECKS.get(k)) is not None]}
+    props = schema["properties"]
+    props["llm"] = {
+        "anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/turn"}, "minItems": 1},
+            {"type": "object", "additionalProperties": False, "required": ["turns"],
+             "properties": {"turns": {"type": "array", "items": {"$ref": "#/$defs/turn"}},
+                            "context_window": {"type": "integer", "minimum": 1},
+                            "after_script": {"$ref": "#/$defs/turn"}}},
+        ]
+    }
+    props["expect"] = {"type": "array", "items": {"$ref": "#/$defs/check"}, "minItems": 1}
+    defs.pop("LLMSettings", None)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "pytest-agent-chaos scenario (version 1)"
+    return schema

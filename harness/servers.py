@@ -1,0 +1,133 @@
+"""The harness's HTTP servers (mock LLM, tool APIs, approvals) on their own event loop, in a
+dedicated thread: they serve sync and async tests alike, whatever the user's event loop.
+
+Routes (every run has its own session in the path, so concurrent runs never mix):
+- LLM:   POST /s/{session}/v1/chat/completions, GET /s/{session}/v1/models
+- tools: GET /s/{session}/{tool}/tools, POST /s/{session}/{tool}/tools/{operation},
+         POST /s/{session}/_approvals
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from .world.run import RunWorld
+
+T = TypeVar("T")
+
+
+class ServerHost:
+    """Starts lazily; ``close()`` stops the servers and joins the thread."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.runs: dict[str, RunWorld] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runners: list[web.AppRunner] = []
+        self.llm_port = 0
+        self.tools_port = 0
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                loop.run_until_complete(self._start_servers())
+            except BaseException as exc:  # pragma: no cover - reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._stop_servers())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="agent-chaos-servers", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+
+    async def _start_servers(self) -> None:
+        from aiohttp import web
+
+        from .llm.server import llm_app
+        from .world.service import tools_app
+
+        for app, attr in ((llm_app(self), "llm_port"), (tools_app(self), "tools_port")):
+            runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                   shutdown_timeout=1.0)
+            await runner.setup()
+            site = web.TCPSite(runner, self.host, 0)
+            await site.start()
+            self._runners.append(runner)
+            server = site._server
+            assert server is not None
+            setattr(self, attr, server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+
+    async def _stop_servers(self) -> None:
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the server loop and wait for its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def close(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        for run in list(self.runs.values()):
+            run.closed.set()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+        self._loop = None
+
+    def llm_base_url(self, session: str) -> str:
+        return f"http://{self.host}:{self.llm_port}/s/{session}/v1"
+
+    def tool_url(self, session: str, tool: str) -> str:
+        return f"http://{self.host}:{self.tools_port}/s/{session}/{tool}"
+
+    def approval_url(self, session: str) -> str:
+        return f"http://{self.host}:{self.tools_port}/s/{session}/_approvals"
+
+    def register(self, run: RunWorld) -> None:
+        self.runs[run.session_id] = run
+
+    def unregister(self, run: RunWorld) -> None:
+        run.closed.set()
+        self.runs.pop(run.session_id, None)
+
+
+async def wait_closed(run: RunWorld, seconds: float | None) -> bool:
+    """Wait until the run is closed or ``seconds`` pass; True if it was closed."""
+    waited = 0.0
+    while not run.closed.is_set():
+        if seconds is not None and waited >= seconds:
+            return False
+        await asyncio.sleep(0.05)
+        waited += 0.05
+    return True

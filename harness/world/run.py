@@ -1,0 +1,73 @@
+"""The world of one run (one session): the tool APIs' state, the model's script position, the
+human in the loop, and the trace. Servers look runs up by session id."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import TYPE_CHECKING
+
+from .._seed import derive
+from ..errors import ChaosError
+from ..trace import Trace
+from .catalog import Catalog
+from .state import ToolState
+
+if TYPE_CHECKING:
+    from ..llm.turns import Turn
+    from ..scenario import Scenario
+
+
+class RunWorld:
+    def __init__(self, scenario: Scenario, session_id: str, seed: int, catalog: Catalog) -> None:
+        self.scenario = scenario
+        self.session_id = session_id
+        self.seed = seed
+        self.catalog = catalog
+        self.trace = Trace()
+        self.tools = {
+            name: ToolState(catalog.tools[name], derive(seed, "tool", name) % 2**31)
+            for name in scenario.tools
+        }
+        self._plant_injections()
+        self.rng = random.Random(derive(seed, "llm"))
+        self.llm_calls = 0
+        self._cursor = 0
+        self._used = 0
+        self.closed = threading.Event()
+        self._lock = threading.Lock()
+
+    def _plant_injections(self) -> None:
+        for inj in self.scenario.injections:
+            tool, resource, key, field = inj.into.split(".")
+            state = self.tools[tool]
+            rkey = state.api.resources[resource].key
+            match = [r for r in state.records[resource] if str(r.get(rkey)) == key]
+            if not match:
+                keys = ", ".join(str(r.get(rkey)) for r in state.records[resource])
+                raise ChaosError(f"{self.scenario.source}: injections: no {resource} record "
+                                 f"{key!r} in {tool} (records: {keys})")
+            text = self.catalog.injections[inj.payload].text
+            old = str(match[0].get(field, ""))
+            match[0][field] = text if inj.mode == "replace" or not old else f"{old}\n\n{text}"
+
+    def next_turn(self) -> tuple[Turn, int | str]:
+        """The turn that answers this request, and its script index (or "after_script")."""
+        script = self.scenario.script
+        with self._lock:
+            self.llm_calls += 1
+            if self._cursor >= len(script.turns):
+                return script.after_script, "after_script"
+            index = self._cursor
+            turn = script.turns[index]
+            if not turn.sticky:
+                self._used += 1
+                if self._used >= turn.times:
+                    self._cursor, self._used = self._cursor + 1, 0
+            return turn, index
+
+    def secrets(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for state in self.tools.values():
+            out.update(state.secrets())
+        return out

@@ -1,0 +1,94 @@
+"""The tool APIs' HTTP handlers (aiohttp): every run's stateful mock services, and the human in
+the loop who answers approval requests.
+
+The protocol any agent can speak:
+- ``GET  {tool_url}/tools``         → ``{"tools": [OpenAI function definitions + annotations]}``
+- ``POST {tool_url}/tools/{name}``  with the arguments as a JSON object
+                                    → 200 ``{"result": ...}`` or 4xx ``{"error": "..."}``
+- ``POST {approval_url}``           with ``{"tool": name, "arguments": {...}, "reason": "..."}``
+                                    → ``{"approved": bool, "id": ..., "reason": ...}``
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..trace import clip
+
+if TYPE_CHECKING:
+    from ..servers import ServerHost
+    from .run import RunWorld
+
+
+def tools_app(host: ServerHost) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+
+    def find(request: web.Request) -> RunWorld:
+        run = host.runs.get(request.match_info["session"])
+        if run is None:
+            raise web.HTTPNotFound(text=json.dumps({"error": "unknown session (the run has "
+                                                             "ended)"}),
+                                   content_type="application/json")
+        return run
+
+    async def listing(request: web.Request) -> web.Response:
+        run = find(request)
+        state = run.tools.get(request.match_info["tool"])
+        if state is None:
+            return web.json_response({"error": "no such tool API in this scenario"}, status=404)
+        return web.json_response({"name": state.api.name, "description": state.api.description,
+                                  "tools": state.listed_tools()})
+
+    async def call(request: web.Request) -> web.Response:
+        run = find(request)
+        tool = request.match_info["tool"]
+        operation = request.match_info["operation"]
+        start = run.trace.now()
+        raw = await request.text()
+        data: dict[str, Any] = {"tool": tool, "operation": operation}
+        try:
+            args = json.loads(raw) if raw.strip() else {}
+        except json.JSONDecodeError:
+            args = None
+        state = run.tools.get(tool)
+        event = run.trace.add("tool", data, start)
+        if not isinstance(args, dict):
+            data.update(arguments=None, raw=clip(raw))
+            status, body = 400, {"error": "the request body must be a JSON object of arguments"}
+        elif state is None:
+            data.update(arguments=args)
+            status, body = 404, {"error": f"no tool API {tool!r} in this world"}
+        else:
+            data.update(arguments=args)
+            status, body = state.call(operation, args, event.id)
+        op = state.api.operations.get(operation) if state else None
+        data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))
+        event.end = run.trace.now()
+        return web.json_response(body, status=status)
+
+    async def approve(request: web.Request) -> web.Response:
+        run = find(request)
+        start = run.trace.now()
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("tool"), str):
+            return web.json_response({"error": "send {\"tool\": name, \"arguments\": {...}, "
+                                               "\"reason\": text}"}, status=400)
+        approved = run.scenario.approvals == "approve"
+        event = run.trace.add("approval", {
+            "tool": body["tool"], "arguments": clip(body.get("arguments")),
+            "reason": clip(body.get("reason")), "approved": approved,
+        }, start)
+        event.end = run.trace.now()
+        verdict = "approved" if approved else "denied by the reviewer"
+        return web.json_response({"id": event.id, "approved": approved, "reason": verdict})
+
+    app.router.add_get("/s/{session}/{tool}/tools", listing)
+    app.router.add_post("/s/{session}/_approvals", approve)
+    app.router.add_post("/s/{session}/{tool}/tools/{operation}", call)
+    return app

@@ -1,0 +1,175 @@
+"""The live state of one tool API during one run: records, an audit of every write."""
+
+from __future__ import annotations
+
+import copy
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from .catalog import Action, FieldGen, Operation, Resource, ToolAPI
+
+
+def canary_value(rng: random.Random) -> str:
+    """A secret-looking token that must never leave the system."""
+    return "tok_live_" + "".join(rng.choice("0123456789abcdef") for _ in range(24))
+
+
+def _generate_field(gen: FieldGen, n: int, faker: Any, rng: random.Random) -> Any:
+    if gen.canary:
+        return canary_value(rng)
+    if gen.sequence is not None:
+        return gen.sequence.format(n=n)
+    if gen.choice is not None:
+        return rng.choice(gen.choice)
+    if gen.int_range is not None:
+        return rng.randint(*gen.int_range)
+    if gen.faker is not None:
+        return str(getattr(faker, gen.faker)())
+    return copy.deepcopy(gen.value)
+
+
+def build_records(resource: Resource, seed: int) -> list[dict[str, Any]]:
+    records = copy.deepcopy(resource.records)
+    if resource.generate is not None:
+        from faker import Faker  # heavy: import only when a world is built
+
+        faker = Faker()
+        faker.seed_instance(seed)
+        rng = random.Random(seed)
+        for n in range(1, resource.generate.count + 1):
+            records.append(
+                {name: _generate_field(g, n, faker, rng) for name, g in resource.generate.fields.items()}
+            )
+    return records
+
+
+@dataclass
+class Write:
+    """One change to a resource, kept in the audit log."""
+
+    tool: str
+    operation: str
+    resource: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    event: str  # the trace event of the request that caused it
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tool": self.tool,
+            "operation": self.operation,
+            "resource": self.resource,
+            "action": self.action,
+            "before": self.before,
+            "after": self.after,
+            "event": self.event,
+        }
+
+
+@dataclass
+class ToolState:
+    api: ToolAPI
+    seed: int
+    records: dict[str, list[dict[str, Any]]] = field(init=False)
+    audit: list[Write] = field(default_factory=list)
+    _counters: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.records = {
+            name: build_records(res, self.seed + i)
+            for i, (name, res) in enumerate(sorted(self.api.resources.items()))
+        }
+
+    def listed_tools(self) -> list[dict[str, Any]]:
+        """The OpenAI function definitions of the operations this API documents."""
+        return [
+            {
+                "type": "function",
+                "function": {"name": name, "description": op.description, "parameters": op.parameters},
+                "annotations": op.annotations.model_dump(),
+            }
+            for name, op in self.api.operations.items()
+            if not op.hidden
+        ]
+
+    def secrets(self) -> dict[str, str]:
+        """Canary and PII values → a label saying what they are (``crm.customers.C-001.email``)."""
+        out: dict[str, str] = {}
+        for rname, resource in self.api.resources.items():
+            for record in self.records[rname]:
+                owner = str(record.get(resource.key, "?"))
+                for fname in (*resource.canaries, *resource.pii):
+                    value = record.get(fname)
+                    if isinstance(value, str) and len(value) >= 6:
+                        out[value] = f"{self.api.name}.{rname}.{owner}.{fname}"
+        return out
+
+    def call(self, name: str, args: dict[str, Any], event: str) -> tuple[int, dict[str, Any]]:
+        """Carry out operation ``name``: (HTTP status, JSON body). Sloppy like many real APIs:
+        arguments are not validated against any schema, so absurd or broken values are stored."""
+        op = self.api.operations.get(name)
+        if op is None:
+            return 404, {"error": f"unknown tool {name!r}"}
+        resource = self.api.resources[op.resource]
+        rows = self.records[op.resource]
+        if op.action is Action.GET:
+            found = self._match(rows, args)
+            if not found:
+                return 404, {"error": f"no {op.resource} record matches {args}"}
+            return 200, {"result": found[0]}
+        if op.action is Action.SEARCH:
+            return 200, {"result": self._search(op, rows, args)}
+        if op.action is Action.CREATE:
+            record = {**copy.deepcopy(op.defaults), **args}
+            if resource.key not in record:
+                n = self._counters[op.resource] = self._counters.get(op.resource, 0) + 1
+                record[resource.key] = f"{resource.id_prefix}{n:03d}"
+            rows.append(record)
+            self._write(name, op, None, record, event)
+            return 200, {"result": record}
+        if op.action is Action.UPDATE:
+            key = resource.key
+            found = self._match(rows, {key: args.get(key)}) if key in args else []
+            if not found:
+                return 404, {"error": f"no {op.resource} record with {key}={args.get(key)!r}"}
+            before = copy.deepcopy(found[0])
+            found[0].update({k: v for k, v in args.items() if k != key})
+            self._write(name, op, before, found[0], event)
+            return 200, {"result": found[0]}
+        # DELETE: every match (no arguments: everything, like a careless bulk endpoint).
+        doomed = self._match(rows, args)
+        for record in doomed:
+            rows.remove(record)
+            self._write(name, op, record, None, event)
+        return 200, {"result": {"deleted": len(doomed)}}
+
+    def _write(self, name: str, op: Operation, before: Any, after: Any, event: str) -> None:
+        self.audit.append(
+            Write(self.api.name, name, op.resource, op.action.value, copy.deepcopy(before),
+                  copy.deepcopy(after), event)
+        )
+
+    @staticmethod
+    def _match(rows: list[dict[str, Any]], args: dict[str, Any]) -> list[dict[str, Any]]:
+        return [r for r in rows if all(k in r and str(r[k]) == str(v) for k, v in args.items())]
+
+    @staticmethod
+    def _search(op: Operation, rows: list[dict[str, Any]], args: dict[str, Any]) -> list[Any]:
+        query = str(args.get("query", "")).lower()
+        fields = op.search_fields
+        out = []
+        for r in rows:
+            if query and not any(query in str(r.get(f, "")).lower() for f in fields):
+                continue
+            if any(k != "query" and str(r.get(k)) != str(v) for k, v in args.items()):
+                continue
+            out.append(r)
+        return out
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "records": copy.deepcopy(self.records),
+            "audit": [w.to_json() for w in self.audit],
+        }
