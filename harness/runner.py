@@ -116,7 +116,9 @@ class Runner:
         agent = coerce_agent(agent)
         self.host.start()
         seed = derive(self.seed, scenario.seed, scenario.name, trial) % 2**31
-        session = f"{scenario.name}.{agent.name}.{next(self._ids)}"
+        session = f"{scenario.name}.{agent.name}.{trial}"
+        while session in self.host.runs:  # the same run twice at once (threads in a test)
+            session += f".{next(self._ids)}"
         world = RunWorld(scenario, session, seed, self.catalog)
         self.host.register(world)
         try:

@@ -7,6 +7,7 @@ written to results.json under separate ``timing`` keys.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -20,14 +21,17 @@ MAX_TEXT = 20_000
 
 
 def clip(value: Any) -> Any:
-    """Shorten very long strings inside ``value`` so a trace stays readable."""
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        return value[:MAX_TEXT] + f"… [{len(value) - MAX_TEXT} more characters]"
-    if isinstance(value, dict):
-        return {k: clip(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clip(v) for v in value]
-    return value
+    """Keep ``value`` if its JSON is short; else the first ``MAX_TEXT`` characters of that JSON
+    as text, so one huge prompt or tool result cannot bloat a trace."""
+    if isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+        if len(text) <= MAX_TEXT:
+            return value
+    if len(text) <= MAX_TEXT:
+        return value
+    return text[:MAX_TEXT] + f"… [{len(text) - MAX_TEXT} more characters]"
 
 
 @dataclass
@@ -64,7 +68,7 @@ class Trace:
         return iter(list(self.events))
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [clip(e.to_json()) for e in self.events]
+        return [e.to_json() for e in self.events]
 
     def timing(self) -> dict[str, list[float | None]]:
         def r(x: float | None) -> float | None:

@@ -48,6 +48,11 @@ def llm_app(host: ServerHost) -> web.Application:
     return app
 
 
+def _last_assistant(messages: list[Any]) -> int:
+    return max((i for i, m in enumerate(messages)
+                if isinstance(m, dict) and m.get("role") == "assistant"), default=-1)
+
+
 def _error(reply: ApiError) -> web.Response:
     return web.json_response(reply.body, status=reply.status, headers=reply.headers)
 
@@ -95,7 +100,9 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
         "stream": stream,
         "model": model,
         "offered": list(ctx.offered),
-        "messages": clip(messages),
+        "message_count": len(messages),
+        # Only what is new to the model this turn: the whole history each time is quadratic.
+        "input": clip(messages[_last_assistant(messages) + 1:]),
         "prompt_tokens": prompt_tokens,
     }
     retry_count = request.headers.get("x-stainless-retry-count")

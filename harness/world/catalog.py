@@ -27,6 +27,7 @@ class FieldGen(_Strict):
     """How one field of a generated record gets its value (exactly one source)."""
 
     faker: str | None = None
+    faker_args: dict[str, Any] = {}
     sequence: str | None = Field(None, description="format string with {n}, e.g. 'C-{n:03d}'")
     choice: list[Any] | None = None
     int_range: tuple[int, int] | None = None

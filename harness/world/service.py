@@ -62,7 +62,7 @@ def tools_app(host: ServerHost) -> web.Application:
             data.update(arguments=args)
             status, body = 404, {"error": f"no tool API {tool!r} in this world"}
         else:
-            data.update(arguments=args)
+            data.update(arguments=clip(args))
             status, body = state.call(operation, args, event.id)
         op = state.api.operations.get(operation) if state else None
         data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))

@@ -25,7 +25,7 @@ def _generate_field(gen: FieldGen, n: int, faker: Any, rng: random.Random) -> An
     if gen.int_range is not None:
         return rng.randint(*gen.int_range)
     if gen.faker is not None:
-        return str(getattr(faker, gen.faker)())
+        return str(getattr(faker, gen.faker)(**gen.faker_args))
     return copy.deepcopy(gen.value)
 
 
@@ -157,11 +157,11 @@ class ToolState:
 
     @staticmethod
     def _search(op: Operation, rows: list[dict[str, Any]], args: dict[str, Any]) -> list[Any]:
-        query = str(args.get("query", "")).lower()
-        fields = op.search_fields
+        words = str(args.get("query", "")).lower().split()
         out = []
         for r in rows:
-            if query and not any(query in str(r.get(f, "")).lower() for f in fields):
+            text = " ".join(str(r.get(f, "")) for f in op.search_fields).lower()
+            if not all(w in text for w in words):  # an empty query matches everything
                 continue
             if any(k != "query" and str(r.get(k)) != str(v) for k, v in args.items()):
                 continue

@@ -1,0 +1,1 @@
+"""Example agents under test, both on the real ``openai`` SDK: ``naive`` and ``guarded``."""

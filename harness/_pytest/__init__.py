@@ -1,0 +1,1 @@
+"""pytest integration of pytest-agent-chaos (collection, items, reporting, fixture)."""

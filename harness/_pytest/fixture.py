@@ -1,0 +1,49 @@
+"""The ``chaos`` fixture: run scenarios against agents from Python-written tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .._paths import builtin_scenarios
+from ..agents import Agent
+from ..errors import ChaosError
+from ..runner import Runner, RunResult
+from ..scenario import Scenario, load_scenario, parse_scenario
+from .session import ChaosSession
+
+
+class Chaos:
+    """``chaos.run(scenario, agent)``: ``scenario`` is a Scenario, a file path, the name of a
+    built-in scenario or a dict in the YAML format; ``agent`` is an Agent, ``NAME=module:attr``
+    (or ``module:attr``), or a module-level function ``run(task, env)``."""
+
+    def __init__(self, session: ChaosSession) -> None:
+        self._session = session
+
+    @property
+    def seed(self) -> int:
+        return self._session.seed
+
+    def scenario(self, spec: Scenario | str | Path | dict[str, Any]) -> Scenario:
+        if isinstance(spec, Scenario):
+            return spec
+        if isinstance(spec, dict):
+            return parse_scenario(spec)
+        path = Path(spec)
+        if not path.exists() and path.suffix == "" and "/" not in str(spec):
+            path = builtin_scenarios() / f"{spec}.yaml"
+            if not path.exists():
+                names = ", ".join(sorted(p.stem for p in builtin_scenarios().glob("*.yaml")))
+                raise ChaosError(f"no scenario file {spec!r} and no built-in scenario of that "
+                                 f"name; built-in: {names}")
+        return load_scenario(path)
+
+    def run(self, scenario: Scenario | str | Path | dict[str, Any],
+            agent: Agent | str | Callable[..., Any], *, seed: int | None = None,
+            trial: int = 0) -> RunResult:
+        runner = self._session.runner
+        if seed is not None and seed != runner.seed:
+            runner = Runner(runner.host, seed, runner.catalog)
+        return runner.run(self.scenario(scenario), agent, trial)

@@ -1,0 +1,89 @@
+"""Collection: a scenario file becomes one item per configured agent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..errors import ChaosError, ChecksFailed, ScenarioError
+from .session import RESULT_PROPERTY, ChaosSession
+
+if TYPE_CHECKING:
+    from ..agents import Agent
+    from ..scenario import Scenario
+
+SKIP_REASON = "chaos scenarios run only with --chaos (e.g. pytest --chaos scenarios/)"
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Iterator[pytest.Item]:
+        from ..scenario import load_scenario
+
+        session = ChaosSession.get(self.config)
+        try:
+            scenario = load_scenario(self.path)
+        except ScenarioError as exc:
+            # An item, not a collection error: the rest of the suite still runs.
+            yield ScenarioErrorItem.from_parent(self, name=self.path.stem, error=exc)
+            return
+        if not session.agents:
+            reason = session.agent_error or (
+                "no agents under test: set chaos_agents in your pytest config or pass "
+                "--chaos-agent NAME=module:attr")
+            yield ScenarioErrorItem.from_parent(self, name=scenario.name,
+                                                error=ChaosError(reason))
+            return
+        for agent in session.agents:
+            yield ScenarioItem.from_parent(self, name=f"{scenario.name}[{agent.name}]",
+                                           scenario=scenario, agent=agent)
+
+
+class _ChaosItem(pytest.Item):
+    def setup(self) -> None:
+        if not ChaosSession.get(self.config).enabled:
+            pytest.skip(SKIP_REASON)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, ChecksFailed | ChaosError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+
+class ScenarioErrorItem(_ChaosItem):
+    """Stands for a scenario that cannot run (invalid file, no agents): fails with the reason."""
+
+    def __init__(self, *, error: ChaosError, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.error = error
+
+    def runtest(self) -> None:
+        raise self.error
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        return self.path, None, f"invalid scenario {self.path.name}"
+
+
+class ScenarioItem(_ChaosItem):
+    def __init__(self, *, scenario: Scenario, agent: Agent, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.agent = agent
+        self.add_marker(pytest.mark.chaos)
+
+    def runtest(self) -> None:
+        session = ChaosSession.get(self.config)
+        result = session.runner.run(self.scenario, self.agent)
+        entry = result.to_json()
+        entry["nodeid"] = self.nodeid
+        self.user_properties.append((RESULT_PROPERTY, json.dumps(entry)))
+        if not result.passed:
+            raise ChecksFailed(f"{result.explain()}\n  reproduce: pytest --chaos "
+                               f"--chaos-seed={session.seed} '{self.nodeid}'")
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        line = (self.scenario.line or 1) - 1
+        return self.path, line, f"{self.scenario.name} [{self.agent.name}]"

@@ -1,0 +1,43 @@
+"""Command-line and ini options. Precedence: command line > ini > default."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def seed_type(value: str) -> int | str:
+    """``--chaos-seed``: an integer, ``last`` (the previous run's seed) or ``random``."""
+    if value in ("last", "random"):
+        return value
+    try:
+        seed = int(value)
+    except ValueError:
+        raise pytest.UsageError(
+            f"--chaos-seed={value!r}: expected an integer, 'last' (reuse the previous run's "
+            f"seed) or 'random' (pick one and print it)"
+        ) from None
+    if seed < 0:
+        raise pytest.UsageError(f"--chaos-seed={value}: the seed must be 0 or more")
+    return seed
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("agent-chaos", "chaos testing of LLM agents (pytest-agent-chaos)")
+    group.addoption("--chaos", action="store_true", default=False,
+                    help="run the chaos scenarios (YAML files under chaos_paths or given as "
+                         "arguments); without it they are collected and skipped")
+    group.addoption("--chaos-seed", type=seed_type, default=None, metavar="SEED",
+                    help="the seed every random choice derives from: an integer, 'last' or "
+                         "'random' (default: the chaos_seed ini value, else 0)")
+    group.addoption("--chaos-agent", action="append", default=[], metavar="NAME=module:attr",
+                    help="an agent under test (repeatable): NAME=module:attr for a Python "
+                         "callable run(task, env), NAME=exec:COMMAND for a command; replaces "
+                         "the chaos_agents ini list")
+    group.addoption("--chaos-results", default=None, metavar="PATH",
+                    help="where to write results.json (default: reports/results.json under "
+                         "the rootdir)")
+    parser.addini("chaos_agents", type="linelist", default=[],
+                  help="agents under test, one NAME=module:attr (or NAME=exec:COMMAND) a line")
+    parser.addini("chaos_paths", type="paths", default=[],
+                  help="folders whose *.yaml files are chaos scenarios")
+    parser.addini("chaos_seed", type="string", default="0", help="default --chaos-seed")
