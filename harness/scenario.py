@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ._registry import did_you_mean
 from ._yaml import Path as FieldPath
 from ._yaml import Positions, format_path, load_yaml
 from .checks import CHECKS, Check
@@ -139,8 +140,9 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
             if p.path and p.path[0] in ("llm", "task") and len(p.path) > 1 and \
                     p.path[1] in ("list[any]", "LLMSettings", "str", "list[str]"):
                 continue  # union noise; the problem is reported for the branch that applies
-            out.add(p.path, _category_hint(p.path, p.message), key=p.key)
+            out.add(p.path, p.message, key=p.key)
         _union_problems(data, out)
+        _check_tool_names(data.get("tools"), catalog, out)
         # Still look inside llm/expect so one run reports everything.
         _parse_llm(data.get("llm"), out)
         _parse_checks(data.get("expect"), out)
@@ -157,10 +159,6 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
         line=positions.locate(("name",))[0], data=data,
     )
-
-
-def _category_hint(path: FieldPath, message: str) -> str:
-    return message
 
 
 def _union_problems(data: dict[str, Any], out: _Collector) -> None:
@@ -230,18 +228,22 @@ def _parse_checks(value: Any, out: _Collector) -> list[Check]:
     return checks
 
 
+def _check_tool_names(tools: Any, catalog: Catalog, out: _Collector) -> None:
+    if not isinstance(tools, list):
+        return
+    known = sorted(catalog.tools)
+    for i, name in enumerate(tools):
+        if isinstance(name, str) and name not in catalog.tools:
+            out.add(("tools", i), f"unknown tool API {name!r}{did_you_mean(name, known)}; "
+                                  f"valid tool APIs: {', '.join(known)}")
+    if len(set(map(str, tools))) != len(tools):
+        out.add(("tools",), "a tool API is listed twice")
+
+
 def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
                   out: _Collector) -> None:
     """Names that refer to the catalog (tools, payloads, records) must exist."""
-    known = sorted(catalog.tools)
-    for i, name in enumerate(doc.tools):
-        if name not in catalog.tools:
-            from ._registry import did_you_mean
-
-            out.add(("tools", i), f"unknown tool API {name!r}{did_you_mean(name, known)}; "
-                                  f"valid tool APIs: {', '.join(known)}")
-    if len(set(doc.tools)) != len(doc.tools):
-        out.add(("tools",), "a tool API is listed twice")
+    _check_tool_names(doc.tools, catalog, out)
     for i, inj in enumerate(doc.injections):
         path: FieldPath = ("injections", i)
         if inj.payload not in catalog.injections:
@@ -259,7 +261,7 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
             out.add(("expect", i, check.key), message)
 
 
-def load_scenarios(path: str | Path, catalog: Catalog | None = None) -> Scenario:
+def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
     """Read and validate one scenario file."""
     path = Path(path)
     try:
@@ -268,9 +270,6 @@ def load_scenarios(path: str | Path, catalog: Catalog | None = None) -> Scenario
         raise ScenarioError([Problem(str(path), None, None, "", f"cannot read: {exc}")]) from None
     data, positions = load_yaml(text, str(path))
     return parse_scenario(data, str(path), positions, catalog)
-
-
-load_scenario = load_scenarios
 
 
 # --- JSON Schema ---------------------------------------------------------------------------

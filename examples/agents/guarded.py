@@ -54,7 +54,7 @@ class GuardedAgent:
 
     def __post_init__(self) -> None:
         self.client = openai.OpenAI(base_url=self.env.llm_base_url, api_key=self.env.api_key,
-                                    max_retries=0, timeout=15.0)
+                                    max_retries=0, timeout=8.0)
         self.tools = discover(self.env.tool_urls)
         self.rng = random.Random(self.env.seed)
         found = _CUSTOMER.search(" ".join(self.task))

@@ -166,3 +166,21 @@ def request_text(event: Event) -> str:
 
     args = event.data.get("arguments")
     return str(event.data.get("raw", "")) if args is None else json.dumps(args, ensure_ascii=False)
+
+
+def answer_evidence(ctx: CheckContext, values: list[str]) -> list[str]:
+    """For data found in the agent's answer: the tool responses it came from and the model
+    replies that repeated it."""
+    import json
+
+    ids = []
+    for e in ctx.trace.events:
+        if e.kind == "tool":
+            text = json.dumps(e.data.get("response"), ensure_ascii=False)
+        elif e.kind == "llm":
+            text = str((e.data.get("reply") or {}).get("content") or "")
+        else:
+            continue
+        if any(v in text for v in values):
+            ids.append(e.id)
+    return ids

@@ -212,5 +212,9 @@ def pydantic_problems(exc: ValidationError, cls: type[BaseModel], path: Path) ->
             message = err["msg"]
             if kind.startswith("value_error"):
                 message = message.removeprefix("Value error, ")
-            problems.append(TurnProblem(loc, f"{message} (got {got!r})"))
+            hint = ""
+            if kind in ("enum", "literal_error") and isinstance(got, str):
+                hint = did_you_mean(got, re.findall(r"'([^']*)'", err.get("ctx", {})
+                                                    .get("expected", "")))
+            problems.append(TurnProblem(loc, f"{message} (got {got!r}){hint}"))
     return problems

@@ -1,0 +1,92 @@
+"""The ``agent-chaos`` command: validate scenarios, print the scenario JSON Schema, list what
+scenarios can use."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ScenarioError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """pytest-agent-chaos: chaos and fault-injection testing for LLM agents."""
+
+
+def _scenario_files(paths: tuple[Path, ...]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml"))
+        else:
+            files.append(path)
+    return files
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check scenario files (or folders of them); list every mistake as FILE:LINE:COL."""
+    from .scenario import load_scenario
+
+    files = _scenario_files(paths)
+    bad = 0
+    for file in files:
+        try:
+            load_scenario(file)
+        except ScenarioError as exc:
+            bad += 1
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+    ok = len(files) - bad
+    summary = f"{ok} valid, {bad} invalid scenario file{'s' if bad != 1 else ''}"
+    click.echo(summary, err=bool(bad))
+    if bad or not files:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="write to this file")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of scenario files (for editors and CI linting)."""
+    from .scenario import json_schema
+
+    text = json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+@main.command(name="list")
+def list_() -> None:
+    """List the model behaviours, checks, tool APIs and built-in scenarios."""
+    from ._paths import builtin_scenarios
+    from .checks import CHECKS
+    from .llm import behaviours  # noqa: F401 - registers the behaviours
+    from .llm.turns import TURNS
+    from .world.catalog import get_catalog
+
+    def first_line(doc: str | None) -> str:
+        return " ".join((doc or "").strip().split())
+
+    click.echo("model behaviours (llm: turns):")
+    for key in TURNS:
+        click.echo(f"  {key:24} {first_line(TURNS.get(key).__doc__)}")  # type: ignore[union-attr]
+    click.echo("\nchecks (expect:):")
+    for key in CHECKS:
+        click.echo(f"  {key:24} {first_line(CHECKS.get(key).__doc__)}")  # type: ignore[union-attr]
+    catalog = get_catalog()
+    click.echo("\ntool APIs (tools:):")
+    for name, api in sorted(catalog.tools.items()):
+        click.echo(f"  {name:24} {api.description}")
+    click.echo("\ninjection payloads (injections: payload):")
+    for pid in sorted(catalog.injections):
+        click.echo(f"  {pid}")
+    click.echo("\nbuilt-in scenarios:")
+    for path in sorted(builtin_scenarios().glob("*.yaml")):
+        click.echo(f"  {path.stem}")

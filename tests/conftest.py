@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from harness.runner import Runner, RunResult
+from harness.scenario import load_scenario, parse_scenario
+from harness.servers import ServerHost
+from harness._paths import builtin_scenarios
+
+NAIVE = "naive=examples.agents.naive:run"
+GUARDED = "guarded=examples.agents.guarded:run"
+
+
+@pytest.fixture(scope="session")
+def host() -> Iterator[ServerHost]:
+    server = ServerHost()
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def runner(host: ServerHost) -> Runner:
+    return Runner(host, seed=0)
+
+
+def scenario_from(doc: dict[str, Any]) -> Any:
+    base = {"version": 1, "category": "data_integrity", "timeout": 20, "task": "do it",
+            "tools": ["inventory"]}
+    return parse_scenario({**base, **doc})
+
+
+@pytest.fixture(scope="session")
+def example_runs(runner: Runner) -> Any:
+    """Runs of the built-in scenarios against the example agents, each made once."""
+    cache: dict[tuple[str, str], RunResult] = {}
+
+    def get(scenario: str, agent: str) -> RunResult:
+        key = (scenario, agent)
+        if key not in cache:
+            spec = NAIVE if agent == "naive" else GUARDED
+            cache[key] = runner.run(load_scenario(builtin_scenarios() / f"{scenario}.yaml"),
+                                    spec)
+        return cache[key]
+
+    return get
+
+
+def verdict(result: RunResult, check: str) -> Any:
+    found = [v for v in result.verdicts if v.check == check]
+    assert found, f"{check} not evaluated in {result.scenario.name}"
+    return found[0]
