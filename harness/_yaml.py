@@ -50,7 +50,7 @@ class Positions:
             sub = path[:end]
             if sub in self.values:
                 return self.values[sub]
-        return (1, 1) if path else (None, None)
+        return (1, 1)
 
 
 def format_path(path: Path) -> str:

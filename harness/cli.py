@@ -90,3 +90,7 @@ def list_() -> None:
     click.echo("\nbuilt-in scenarios:")
     for path in sorted(builtin_scenarios().glob("*.yaml")):
         click.echo(f"  {path.stem}")
+
+
+if __name__ == "__main__":
+    main()

@@ -275,9 +275,10 @@ def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
 # --- JSON Schema ---------------------------------------------------------------------------
 
 
-def _entry_schema(key: str, cls: type[BaseModel], shorthand: str | None) -> dict[str, Any]:
+def _entry_schema(key: str, cls: type[BaseModel], shorthand: str | None,
+                  defs: dict[str, Any]) -> dict[str, Any]:
     params = cls.model_json_schema(ref_template="#/$defs/{model}")
-    params.pop("$defs", None)
+    defs.update(params.pop("$defs", {}))
     value: dict[str, Any] = {"anyOf": [params, {"type": "null"}]}
     if shorthand is not None:
         value["anyOf"].append(params["properties"][shorthand])
@@ -297,14 +298,14 @@ def json_schema() -> dict[str, Any]:
             entry = {"type": "object", "properties": {key: {"$ref": "#/$defs/turn"}},
                      "required": [key], "additionalProperties": False}
         else:
-            entry = _entry_schema(key, cls, cls.shorthand)
+            entry = _entry_schema(key, cls, cls.shorthand, defs)
             props = entry["properties"][key]["anyOf"][0].get("properties", {})
             for nested in ("otherwise", "turn"):
                 if nested in props:
                     props[nested] = {"$ref": "#/$defs/turn"}
         turn_entries.append(entry)
     defs["turn"] = {"oneOf": turn_entries}
-    defs["check"] = {"oneOf": [_entry_schema(k, c, None) for k in CHECKS
+    defs["check"] = {"oneOf": [_entry_schema(k, c, c.shorthand, defs) for k in CHECKS
                                if (c := CHECKS.get(k)) is not None]}
     props = schema["properties"]
     props["llm"] = {

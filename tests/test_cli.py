@@ -1,0 +1,69 @@
+"""The agent-chaos command, as users run it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from harness._paths import builtin_scenarios
+
+THREE_MISTAKES = """\
+version: 1
+name: three-mistakes
+category: securty
+task: "Check stock."
+tools: [inventory]
+llm:
+  - tool_cal: {name: get_stock}
+expect:
+  - terminates: {severity: urgent}
+"""
+
+
+def agent_chaos(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_validate_reports_every_mistake_and_exits_1(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(THREE_MISTAKES)
+    result = agent_chaos("validate", str(path))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"{path}:3:11: category: Input should be")
+    assert "(did you mean 'security'?)" in lines[0]
+    assert lines[1].startswith(f"{path}:7:5: llm[0].tool_cal: unknown behaviour 'tool_cal' "
+                               f"(did you mean 'tool_call'?)")
+    assert lines[2].startswith(f"{path}:9:28: expect[0].terminates.severity: Input should be "
+                               f"'critical', 'high', 'medium' or 'low' (got 'urgent')")
+    assert lines[3] == "0 valid, 1 invalid scenario file"
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_validate_a_folder_of_valid_scenarios() -> None:
+    result = agent_chaos("validate", str(builtin_scenarios()))
+    count = len(list(builtin_scenarios().glob("*.yaml")))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{count} valid, 0 invalid scenario files"
+
+
+def test_validate_a_missing_file(tmp_path: Path) -> None:
+    result = agent_chaos("validate", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1
+    assert "nope.yaml: cannot read:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_schema_prints_json_schema() -> None:
+    result = agent_chaos("schema")
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "pytest-agent-chaos scenario (version 1)"
+    assert "tool_call" in json.dumps(schema["$defs"]["turn"])
+
+
+def test_list_names_behaviours_checks_and_tools() -> None:
+    out = agent_chaos("list").stdout
+    for name in ("obey_injection", "honors_retry_after", "crm", "winter-coats-in-july"):
+        assert name in out

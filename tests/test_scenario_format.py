@@ -1,0 +1,181 @@
+"""Scenario format v1: every class of user mistake is reported with file:line:col, field path
+and what was expected, all at once, with no traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from harness._paths import builtin_scenarios
+from harness.errors import ScenarioError
+from harness.scenario import json_schema, load_scenario
+
+VALID = """\
+version: 1
+name: ok
+category: data_integrity
+task: "Check stock."
+tools: [inventory]
+llm:
+  - tool_call: {name: get_stock, arguments: {sku: COAT-01, warehouse: BER}}
+  - text: "done"
+expect:
+  - terminates: {}
+"""
+
+
+def problems(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    lines = [str(p) for p in info.value.problems]
+    assert all(line.startswith(f"{path}:") for line in lines), lines
+    return [line.removeprefix(f"{path}:") for line in lines]
+
+
+def test_valid_scenario_loads(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(VALID)
+    scenario = load_scenario(path)
+    assert scenario.name == "ok" and scenario.timeout == 30 and len(scenario.script.turns) == 2
+
+
+@pytest.mark.parametrize("path", sorted(builtin_scenarios().glob("*.yaml")), ids=lambda p: p.stem)
+def test_builtin_scenarios_are_valid(path: Path) -> None:
+    load_scenario(path)
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    assert problems(tmp_path, "version: 1\nllm: [a,\n") == [
+        "3:1: YAML error: expected the node content, but found '<stream end>'"]
+
+
+def test_duplicate_key(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID + "name: again\n")
+    assert found == ['11:1: YAML error: found duplicate key "name" with value "again" '
+                     '(original value: "ok") (first defined at line 1)']
+
+
+def test_alias_bomb_is_refused(tmp_path: Path) -> None:
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        cur = chr(ord("a") + i)
+        bomb += f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
+    assert problems(tmp_path, bomb) == [
+        "1:1: document expands to more than 100000 nodes (an alias bomb?)"]
+
+
+def test_python_tags_are_refused(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID.replace('task: "Check stock."',
+                                             "task: !!python/object/apply:os.system [ls]"))
+    assert found == ["4:7: task: YAML tag 'tag:yaml.org,2002:python/object/apply:os.system' "
+                     "is not allowed (scenarios are plain data)"]
+
+
+def test_not_a_mapping(tmp_path: Path) -> None:
+    assert problems(tmp_path, "- just\n- a list\n")[0].startswith(
+        "1:1: a scenario is a mapping of keys")
+    assert "an empty document" in problems(tmp_path, "")[0]
+
+
+def test_unknown_key_with_did_you_mean(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID + "timout: 5\n")
+    assert found[0].startswith("11:1: timout: unknown key 'timout' (did you mean 'timeout'?);"
+                               " valid keys: approvals, category,")
+
+
+def test_enum_lists_valid_values(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID.replace("data_integrity", "securty"))
+    assert found == ["3:11: category: Input should be 'resource_exhaustion', 'data_integrity', "
+                     "'security', 'loop', 'context', 'hallucination', 'network' or 'load' "
+                     "(got 'securty') (did you mean 'security'?)"]
+
+
+def test_wrong_types_and_missing_keys(tmp_path: Path) -> None:
+    text = VALID.replace("version: 1\n", "").replace('task: "Check stock."', "task: 5")
+    found = problems(tmp_path, text + "timeout: soon\n")
+    assert ": version: required key is missing" in found[0]
+    assert "task: expected text or a list of texts (the user's turns), got 5" in \
+        " ".join(found)
+    assert any(p.startswith("10:10: timeout: Input should be a valid number") for p in found)
+
+
+def test_unknown_behaviour_and_check_list_valid_names(tmp_path: Path) -> None:
+    text = VALID.replace("tool_call:", "tool_cal:").replace("terminates:", "terminate:")
+    found = problems(tmp_path, text)
+    assert found[0].startswith("7:5: llm[0].tool_cal: unknown behaviour 'tool_cal' "
+                               "(did you mean 'tool_call'?); valid behaviours: context_overflow,")
+    assert found[1].startswith("10:5: expect[0].terminate: unknown check 'terminate' "
+                               "(did you mean 'terminates'?); valid checks: approval_required,")
+
+
+def test_bad_parameters(tmp_path: Path) -> None:
+    text = VALID.replace('- text: "done"', "- error: {status: 418, tims: 2}").replace(
+        "terminates: {}", "business_bounds: {tool: inventory, field: quantity}")
+    found = problems(tmp_path, text)
+    assert any("llm[1].error.status: Input should be 400, 401" in p and "(got 418)" in p
+               for p in found)
+    assert any("llm[1].error.tims: unknown key 'tims' (did you mean 'times'?)" in p
+               for p in found)
+    assert any("expect[0].business_bounds: give 'min', 'max' or both" in p for p in found)
+
+
+def test_names_must_exist_in_the_catalog(tmp_path: Path) -> None:
+    text = VALID.replace("tools: [inventory]", "tools: [inventory, crmm]") + (
+        "injections:\n  - {payload: nope, into: email.outbox.M.body}\n")
+    found = problems(tmp_path, text)
+    assert "5:20: tools[1]: unknown tool API 'crmm' (did you mean 'crm'?); valid tool APIs: " \
+           "crm, email, inventory, news, payments, trading" in found
+    assert any("injections[0].payload: unknown payload 'nope'; valid payloads:" in p
+               for p in found)
+    assert any("injections[0].into: tool API 'email' is not in this scenario's tools" in p
+               for p in found)
+
+
+def test_check_parameters_refer_to_scenario_tools(tmp_path: Path) -> None:
+    text = VALID.replace("terminates: {}", "no_forbidden_call: {tool: send_emial}")
+    found = problems(tmp_path, text)
+    assert found == ["10:24: expect[0].no_forbidden_call: unknown tool 'send_emial'; valid: "
+                     "cancel_order, create_order, get_stock, purge_inventory"]
+
+
+def test_nested_turns_are_validated(tmp_path: Path) -> None:
+    text = VALID.replace('- text: "done"', "- repeat: {txt: hi}\n  - obey_injection: "
+                                           "{otherwise: {error: {}}}")
+    found = problems(tmp_path, text)
+    assert any("llm[1].repeat.txt: unknown behaviour 'txt' (did you mean 'text'?)" in p
+               for p in found)
+    assert any("llm[2].obey_injection.otherwise.error.status: required key is missing" in p
+               for p in found)
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = VALID.replace("name: ok", "name: Not OK").replace("tool_call:", "tool_cal:")
+    found = problems(tmp_path, text + "timout: 1\n")
+    assert len(found) == 3
+
+
+def test_published_schema_is_current() -> None:
+    committed = Path(__file__).parent.parent / "harness" / "scenario.schema.json"
+    assert json.loads(committed.read_text()) == json.loads(json.dumps(json_schema())), \
+        "run: agent-chaos schema -o harness/scenario.schema.json"
+
+
+@pytest.mark.parametrize("path", sorted(builtin_scenarios().glob("*.yaml")), ids=lambda p: p.stem)
+def test_schema_accepts_builtin_scenarios(path: Path) -> None:
+    from ruamel.yaml import YAML
+
+    data = json.loads(json.dumps(YAML(typ="safe").load(path.read_text())))
+    jsonschema.Draft202012Validator(json_schema()).validate(data)
+
+
+def test_schema_rejects_unknown_behaviour() -> None:
+    doc = {"version": 1, "name": "x", "category": "loop", "task": "t",
+           "llm": [{"tool_cal": {}}], "expect": [{"terminates": {}}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(json_schema()).validate(doc)
