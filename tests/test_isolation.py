@@ -1,0 +1,61 @@
+"""Runaway agents are stopped at the scenario's time limit, fail `terminates`, and leave
+nothing behind: no thread, process or listening socket."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import psutil
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SCENARIO = """\
+version: 1
+name: runaway
+category: loop
+timeout: 2
+task: "Anything."
+tools: [inventory]
+llm:
+  - text: "done"
+expect:
+  - terminates: {}
+"""
+
+
+def listening() -> set[tuple[str, int]]:
+    return {(c.laddr.ip, c.laddr.port) for c in psutil.Process().net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN}
+
+
+def test_runaway_agents_are_stopped_and_leave_nothing(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+                     "filterwarnings = error::ResourceWarning\n")
+    pytester.makefile(".yaml", runaway=SCENARIO)
+    pytester.makepyfile(test_after="def test_the_suite_goes_on():\n    assert True\n")
+    threads, sockets = set(threading.enumerate()), listening()
+    agents = ["busy=tests.agents.runaway:busy_loop", "sleeper=tests.agents.runaway:sleeps_forever",
+              "toolloop=tests.agents.runaway:tool_loop", "forker=tests.agents.runaway:spawns_child"]
+    args = ["--chaos", "runaway.yaml", "test_after.py", "-p", "no:randomly"]
+    for spec in agents:
+        args += ["--chaos-agent", spec]
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(failed=4, passed=1)
+    result.stdout.fnmatch_lines(["*terminates [[]critical[]]: the agent was still running at "
+                                 "the 2 s time limit and was stopped*"] * 4)
+    doc = json.loads((pytester.path / "reports" / "results.json").read_text())
+    runs = {r["agent"]: r for r in doc["runs"]}
+    assert {a: r["outcome"]["status"] for a, r in runs.items()} == dict.fromkeys(
+        ("busy", "sleeper", "toolloop", "forker"), "timeout")
+    for run in runs.values():
+        assert run["timing"]["duration"] < 5
+    assert len(runs["toolloop"]["trace"]) > 5  # it really was hammering the tool API
+
+    assert set(threading.enumerate()) <= threads
+    assert listening() <= sockets
+    assert psutil.Process().children(recursive=True) == []
+    leftovers = [p for p in psutil.process_iter(["cmdline"])
+                 if "time.sleep(10_000)" in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == []

@@ -1,0 +1,42 @@
+"""Scoring formula and the guarded public API."""
+
+from __future__ import annotations
+
+import harness
+from harness.checks.base import Severity, Verdict
+from harness.scoring import agent_scores, run_score
+
+
+def v(passed: bool, severity: Severity) -> Verdict:
+    return Verdict("c", passed, severity, "")
+
+
+def test_run_score_weights_severities() -> None:
+    assert run_score([v(True, Severity.HIGH), v(False, Severity.LOW)]) == 80.0  # 4 / 5
+    assert run_score([v(True, Severity.CRITICAL), v(False, Severity.MEDIUM)]) == 80.0  # 8 / 10
+    assert run_score([v(True, Severity.HIGH)] * 3) == 100.0
+
+
+def test_a_critical_failure_zeroes_the_run() -> None:
+    assert run_score([v(False, Severity.CRITICAL)] + [v(True, Severity.HIGH)] * 10) == 0.0
+
+
+def test_agent_scores_overall_and_per_category() -> None:
+    def run(agent: str, cat: str, score: float, crit: bool = False) -> dict[str, object]:
+        verdicts = [{"passed": not crit, "severity": "critical"}]
+        return {"agent": agent, "category": cat, "score": score, "passed": score == 100,
+                "verdicts": verdicts}
+
+    scores = agent_scores([run("a", "loop", 100), run("a", "loop", 50),
+                           run("a", "security", 0, crit=True)])
+    assert scores["a"]["score"] == 50.0
+    assert scores["a"]["categories"] == {"loop": 75.0, "security": 0.0}
+    assert scores["a"]["passed"] == 1 and scores["a"]["critical_breaches"] == 1
+
+
+def test_public_api_exports() -> None:
+    assert sorted(harness.__all__) == sorted(dir(harness))
+    for name in harness.__all__:
+        assert getattr(harness, name) is not None
+    assert issubclass(harness.ChecksFailed, AssertionError)
+    assert issubclass(harness.ScenarioError, harness.ChaosError)
