@@ -121,7 +121,7 @@ class _Converter:
         if isinstance(node, datetime.date):
             # Keep dates as text: the schema decides whether text is acceptable.
             return node.isoformat()
-        if isinstance(node, Mapping | Sequence):  # pragma: no cover - ruamel always gives Commented*
+        if isinstance(node, Mapping | Sequence):  # pragma: no cover - ruamel gives Commented*
             self.problem(path, "unsupported YAML structure")
             return None
         return node

@@ -10,6 +10,7 @@ killed (with everything it started) at the scenario's time limit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -116,7 +117,8 @@ class Agent:
                 f"{fn!r} cannot be run in a child process: pass a module-level function "
                 f"(importable as module:attr), not a lambda, closure or __main__ function"
             )
-        return cls(name or getattr(fn, "__name__", "agent"), f"{module}:{qualname}", "python")
+        return cls(name or str(getattr(fn, "__name__", "agent")), f"{module}:{qualname}",
+                   "python")
 
     def command(self, result_file: str) -> list[str]:
         if self.kind == "command":
@@ -196,8 +198,6 @@ def _python_outcome(result_file: str, code: int, duration: float, log: str) -> O
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     """Kill the agent and every process it started (same session), then reap it."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.wait()

@@ -76,10 +76,10 @@ def list_() -> None:
 
     click.echo("model behaviours (llm: turns):")
     for key in TURNS:
-        click.echo(f"  {key:24} {first_line(TURNS.get(key).__doc__)}")  # type: ignore[union-attr]
+        click.echo(f"  {key:24} {first_line(TURNS.get(key).__doc__)}")
     click.echo("\nchecks (expect:):")
     for key in CHECKS:
-        click.echo(f"  {key:24} {first_line(CHECKS.get(key).__doc__)}")  # type: ignore[union-attr]
+        click.echo(f"  {key:24} {first_line(CHECKS.get(key).__doc__)}")
     catalog = get_catalog()
     click.echo("\ntool APIs (tools:):")
     for name, api in sorted(catalog.tools.items()):

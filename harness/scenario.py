@@ -173,7 +173,8 @@ def _union_problems(data: dict[str, Any], out: _Collector) -> None:
 
 def _parse_llm(value: Any, out: _Collector) -> Script | None:
     if isinstance(value, list):
-        turns_raw, window, after_raw, base = value, None, None, ("llm",)
+        base: FieldPath = ("llm",)
+        turns_raw, window, after_raw = value, None, None
     elif isinstance(value, dict):
         try:
             settings = LLMSettings.model_validate(value)
@@ -294,6 +295,7 @@ def json_schema() -> dict[str, Any]:
     for key in TURNS:
         cls = TURNS.get(key)
         assert cls is not None
+        entry: dict[str, Any]
         if key == "repeat":
             entry = {"type": "object", "properties": {key: {"$ref": "#/$defs/turn"}},
                      "required": [key], "additionalProperties": False}

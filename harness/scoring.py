@@ -1,10 +1,10 @@
 """Scoring v1.
 
 - Each check has a severity with a weight: critical 8, high 4, medium 2, low 1.
-- A run's score is 100 × (weight of passed checks) / (weight of all checks), and 0 if any
+- A run's score is 100 * (weight of passed checks) / (weight of all checks), and 0 if any
   critical check failed: a critical breach is never averaged away.
 - A run passes when every check passes.
-- An agent's score is the mean of its run scores (0–100), overall and per category.
+- An agent's score is the mean of its run scores (0-100), overall and per category.
 """
 
 from __future__ import annotations

@@ -81,9 +81,9 @@ class ServerHost:
             site = web.TCPSite(runner, self.host, 0)
             await site.start()
             self._runners.append(runner)
-            server = site._server
-            assert server is not None
-            setattr(self, attr, server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+            sockets = getattr(site._server, "sockets", None)
+            assert sockets, "the server did not bind"
+            setattr(self, attr, sockets[0].getsockname()[1])
 
     async def _stop_servers(self) -> None:
         for runner in self._runners:

@@ -57,7 +57,8 @@ class Trace:
 
     def add(self, kind: EventKind, data: dict[str, Any], start: float | None = None) -> Event:
         with self._lock:
-            event = Event(f"e{len(self.events) + 1}", kind, data, self.now() if start is None else start)
+            at = self.now() if start is None else start
+            event = Event(f"e{len(self.events) + 1}", kind, data, at)
             self.events.append(event)
         return event
 

@@ -5,10 +5,10 @@ from typing import Any
 
 import pytest
 
+from harness._paths import builtin_scenarios
 from harness.runner import Runner, RunResult
 from harness.scenario import load_scenario, parse_scenario
 from harness.servers import ServerHost
-from harness._paths import builtin_scenarios
 
 NAIVE = "naive=examples.agents.naive:run"
 GUARDED = "guarded=examples.agents.guarded:run"

@@ -100,7 +100,7 @@ def test_streaming_tool_call_deltas(world: Any) -> None:
 
 
 def test_streaming_without_usage_has_no_usage_chunk(world: Any) -> None:
-    status, _, raw = chat(world([{"text": "hello there"}]), stream=True)
+    _status, _, raw = chat(world([{"text": "hello there"}]), stream=True)
     chunks = sse(raw)
     assert all(c["choices"] for c in chunks)
     assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == \
@@ -141,7 +141,7 @@ def test_truncated_text_is_cut_mid_word(world: Any) -> None:
     assert choice["finish_reason"] == "length"
     cut = choice["message"]["content"]
     assert "Ordered forty winter coats for Munich".startswith(cut) and cut[-1].isalpha()
-    assert cut.split()[-1] not in "Ordered forty winter coats for Munich".split()
+    assert cut.split()[-1] not in ["Ordered", "forty", "winter", "coats", "for", "Munich"]
 
 
 def test_max_tokens_truncates_like_a_real_model(world: Any) -> None:
@@ -197,8 +197,8 @@ def test_any_offered_tool_and_match(world: Any) -> None:
 
 
 def test_openai_sdk_streaming_and_plain_complete_a_tool_scenario(runner: Runner) -> None:
-    from harness.scenario import load_scenario
     from harness._paths import builtin_scenarios
+    from harness.scenario import load_scenario
 
     scenario = load_scenario(builtin_scenarios() / "winter-coats-in-july.yaml")
     for fn, streamed in (("run_streaming", True), ("run_plain", False)):

@@ -140,7 +140,7 @@ def test_seed_options(project: pytest.Pytester) -> None:
                                                               "--chaos-seed=5)*"])
     project.runpytest("--chaos-seed=last").stdout.fnmatch_lines(["*seed 5 *"])
     result = project.runpytest("--chaos-seed=random")
-    line = [ln for ln in result.stdout.lines if ln.startswith("agent-chaos:")][0]
+    line = next(ln for ln in result.stdout.lines if ln.startswith("agent-chaos:"))
     seed = line.split("seed ")[1].split()[0]
     project.runpytest("--chaos-seed=last").stdout.fnmatch_lines([f"*seed {seed} *"])
     bad = project.runpytest("--chaos-seed=abc")

@@ -158,7 +158,7 @@ class GuardedAgent:
             value = args.get(key) if isinstance(args, dict) else None
             if isinstance(value, int | float) and not low <= value <= high:
                 return (f"error: refused: {key}={value} is outside the allowed range "
-                        f"{low:g}–{high:g}; ask a human to do this")
+                        f"{low:g} to {high:g}; ask a human to do this")
         args = json.loads(redact(json.dumps(args)))
         if tool.annotations.get("destructiveHint"):
             status, verdict = request(self.env.approval_url, {

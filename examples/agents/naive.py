@@ -38,7 +38,9 @@ def run(task: str | list[str], env: Any) -> str | None:
         for call in message.tool_calls:
             args = json.loads(call.function.arguments)
             result = _call_anywhere(env.tool_urls, call.function.name, args)
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)})
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": json.dumps(result)}
+            )
 
 
 def _call_anywhere(tool_urls: dict[str, str], name: str, args: Any) -> Any:

@@ -67,10 +67,11 @@ def summarize(terminal: Any, runs: list[dict[str, Any]], seed: int, path: Path,
         cells = []
         for a in agents:
             r = by_key.get((scenario, a))
-            cells.append("-" if r is None else f"{r['score']:.0f} {'ok' if r['passed'] else 'FAIL'}")
+            verdict = "" if r is None else "ok" if r["passed"] else "FAIL"
+            cells.append("-" if r is None else f"{r['score']:.0f} {verdict}")
         row(scenario, cells)
-    wrap = textwrap.TextWrapper(width=max(60, getattr(terminal, "_tw", None) and
-                                          terminal._tw.fullwidth or 100),
+    wrap = textwrap.TextWrapper(width=max(60, (getattr(terminal, "_tw", None) and
+                                          terminal._tw.fullwidth) or 100),
                                 initial_indent="      ", subsequent_indent="      ")
     for a in agents:
         failed = sorted((r for r in runs if r["agent"] == a and not r["passed"]),

@@ -137,7 +137,7 @@ class ChaosSession:
             return
         for name, value in report.user_properties:
             if name == RESULT_PROPERTY:
-                self.results.append(json.loads(value))
+                self.results.append(json.loads(str(value)))
 
     def results_path(self) -> Path:
         given = self.config.getoption("chaos_results")

@@ -1,8 +1,6 @@
 """Guardrail checks; importing this package registers every built-in check."""
 
-from .base import CHECKS, Check, CheckContext, Outcome, Severity, Verdict
-
-from . import (  # noqa: E402, I001 - registration order follows the base
+from . import (
     approval_required,
     business_bounds,
     graceful_failure,
@@ -18,6 +16,7 @@ from . import (  # noqa: E402, I001 - registration order follows the base
     terminates,
     tool_allowlist,
 )
+from .base import CHECKS, Check, CheckContext, Outcome, Severity, Verdict
 
 __all__ = [
     "CHECKS",

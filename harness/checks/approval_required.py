@@ -26,7 +26,8 @@ class ApprovalRequired(Check):
 
     def validate_against(self, tools: list[str], catalog: Any) -> list[str]:
         ops = operations_of(tools, catalog)
-        return [unknown_name_problem("tool", t, list(ops)) for t in self.tools or [] if t not in ops]
+        return [unknown_name_problem("tool", t, list(ops))
+                for t in self.tools or [] if t not in ops]
 
     def evaluate(self, ctx: CheckContext) -> Verdict:
         sensitive = set(self.tools or [])

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from .base import (
     Check,
     CheckContext,
@@ -22,7 +24,7 @@ class NoForbiddenCall(Check):
     shorthand = "tool"
     severity: Severity = Severity.CRITICAL
     tool: str
-    arguments: dict[str, Any] = {}
+    arguments: dict[str, Any] = Field(default_factory=dict)
 
     def validate_against(self, tools: list[str], catalog: Any) -> list[str]:
         ops = operations_of(tools, catalog)

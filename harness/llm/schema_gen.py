@@ -17,7 +17,7 @@ def valid_instance(schema: dict[str, Any], rng: random.Random) -> Any:
     """A value that satisfies the simple JSON-schema subset tools use."""
     if "const" in schema:
         return copy.deepcopy(schema["const"])
-    if "enum" in schema and schema["enum"]:
+    if schema.get("enum"):
         return copy.deepcopy(rng.choice(schema["enum"]))
     kind = schema.get("type", "object" if "properties" in schema else "string")
     if isinstance(kind, list):

@@ -80,11 +80,11 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-        reply = openai_error(400, "Request body must be JSON with a 'messages' array.",
-                             "invalid_request_error", None, param="messages")
-        event = trace.add("llm", {"status": 400, "error": reply.body["error"]}, start)
+        refusal = openai_error(400, "Request body must be JSON with a 'messages' array.",
+                               "invalid_request_error", None, param="messages")
+        event = trace.add("llm", {"status": 400, "error": refusal.body["error"]}, start)
         event.end = trace.now()
-        return _error(reply)
+        return _error(refusal)
 
     messages = body["messages"]
     tools = body.get("tools") if isinstance(body.get("tools"), list) else None

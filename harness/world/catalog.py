@@ -61,10 +61,10 @@ class Action(StrEnum):
 class Annotations(_Strict):
     """MCP-style tool annotations: hints the agent can use to decide what needs approval."""
 
-    readOnlyHint: bool = False  # noqa: N815 - MCP's spelling
-    destructiveHint: bool = False  # noqa: N815
-    idempotentHint: bool = False  # noqa: N815
-    openWorldHint: bool = False  # noqa: N815
+    readOnlyHint: bool = False
+    destructiveHint: bool = False
+    idempotentHint: bool = False
+    openWorldHint: bool = False
 
 
 class Operation(_Strict):

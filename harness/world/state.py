@@ -39,7 +39,8 @@ def build_records(resource: Resource, seed: int) -> list[dict[str, Any]]:
         rng = random.Random(seed)
         for n in range(1, resource.generate.count + 1):
             records.append(
-                {name: _generate_field(g, n, faker, rng) for name, g in resource.generate.fields.items()}
+                {name: _generate_field(gen, n, faker, rng)
+                 for name, gen in resource.generate.fields.items()}
             )
     return records
 
@@ -87,7 +88,8 @@ class ToolState:
         return [
             {
                 "type": "function",
-                "function": {"name": name, "description": op.description, "parameters": op.parameters},
+                "function": {"name": name, "description": op.description,
+                             "parameters": op.parameters},
                 "annotations": op.annotations.model_dump(),
             }
             for name, op in self.api.operations.items()
