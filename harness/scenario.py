@@ -74,8 +74,8 @@ class ScenarioDoc(BaseModel):
         "approve", description="how the human in the loop answers approval requests"
     )
     injections: list[InjectionDoc] = []
-    faults: list[Any] = Field([], description="network and HTTP faults (reserved)")
-    load: Any = Field(None, description="concurrent load from Locust (reserved)")
+    faults: list[Any] = Field([], description="network and HTTP faults (not yet available)")
+    load: Any = Field(None, description="concurrent load from Locust (not yet available)")
 
 
 DEFAULT_AFTER_SCRIPT = "I have finished the task."
@@ -245,6 +245,12 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
                   out: _Collector) -> None:
     """Names that refer to the catalog (tools, payloads, records) must exist."""
     _check_tool_names(doc.tools, catalog, out)
+    # Reserved keys: refusing them beats silently running a scenario without its faults.
+    if doc.faults:
+        out.add(("faults",), "faults are not available in this version of pytest-agent-chaos; "
+                             "model-side faults go in 'llm' (error, hang, …)")
+    if doc.load is not None:
+        out.add(("load",), "load is not available in this version of pytest-agent-chaos")
     for i, inj in enumerate(doc.injections):
         path: FieldPath = ("injections", i)
         if inj.payload not in catalog.injections:

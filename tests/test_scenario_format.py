@@ -179,3 +179,9 @@ def test_schema_rejects_unknown_behaviour() -> None:
            "llm": [{"tool_cal": {}}], "expect": [{"terminates": {}}]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(json_schema()).validate(doc)
+
+
+def test_reserved_keys_are_refused_not_ignored(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID + "faults:\n  - latency: {ms: 100}\nload: {users: 5}\n")
+    assert found[0].startswith("12:3: faults: faults are not available in this version")
+    assert found[1].startswith("13:7: load: load is not available")
