@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from .toxiproxy.server import EmbeddedToxiproxy
     from .world.run import RunWorld
 
 T = TypeVar("T")
@@ -33,6 +34,7 @@ class ServerHost:
         self._runners: list[web.AppRunner] = []
         self.llm_port = 0
         self.tools_port = 0
+        self._toxiproxy: EmbeddedToxiproxy | None = None
 
     @property
     def started(self) -> bool:
@@ -86,6 +88,9 @@ class ServerHost:
             setattr(self, attr, sockets[0].getsockname()[1])
 
     async def _stop_servers(self) -> None:
+        if self._toxiproxy is not None:
+            await self._toxiproxy.stop()
+            self._toxiproxy = None
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
@@ -94,6 +99,17 @@ class ServerHost:
         """Run ``coro`` on the server loop and wait for its result."""
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def toxiproxy_url(self) -> str:
+        """Start (once) the embedded Toxiproxy-compatible server on this loop; its API URL."""
+        self.start()
+        if self._toxiproxy is None:
+            from .toxiproxy.server import EmbeddedToxiproxy
+
+            server = EmbeddedToxiproxy(self.host, 0)
+            self.call(server.start())
+            self._toxiproxy = server
+        return self._toxiproxy.url
 
     def close(self) -> None:
         if self._thread is None or self._loop is None:
