@@ -36,6 +36,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-results", default=None, metavar="PATH",
                     help="where to write results.json (default: reports/results.json under "
                          "the rootdir)")
+    group.addoption("--toxiproxy-url", default=None, metavar="URL",
+                    help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
+                         "network faults instead of the embedded one")
     parser.addini("chaos_agents", type="linelist", default=[],
                   help="agents under test, one NAME=module:attr (or NAME=exec:COMMAND) a line")
     parser.addini("chaos_paths", type="paths", default=[],
