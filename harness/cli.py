@@ -62,6 +62,21 @@ def schema(output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
+@click.option("--port", default=8474, show_default=True, help="API port")
+def toxiproxy(host: str, port: int) -> None:
+    """Run the embedded Toxiproxy-compatible server standalone (for agents and tests in other
+    languages); any Toxiproxy client can drive it."""
+    from .toxiproxy.server import serve_forever
+
+    try:
+        serve_forever(host, port)
+    except OSError as exc:
+        click.echo(f"cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
+
+
 @main.command(name="list")
 def list_() -> None:
     """List the model behaviours, checks, tool APIs and built-in scenarios."""

@@ -11,9 +11,11 @@ from ._seed import derive
 from .agents import Agent, AgentEnv, coerce_agent, launch
 from .checks.base import CheckContext, Outcome, Severity, Verdict
 from .errors import ChecksFailed
+from .network import Network
 from .scenario import Scenario
 from .scoring import run_score
 from .servers import ServerHost
+from .toxiproxy.client import ToxiproxyClient
 from .trace import Trace
 from .world.catalog import Catalog, get_catalog
 from .world.run import RunWorld
@@ -105,11 +107,27 @@ def summarize(kind: str, data: dict[str, Any]) -> str:
 class Runner:
     """Runs scenarios against agents on one ``ServerHost``."""
 
-    def __init__(self, host: ServerHost, seed: int = 0, catalog: Catalog | None = None) -> None:
+    def __init__(self, host: ServerHost, seed: int = 0, catalog: Catalog | None = None,
+                 toxiproxy_url: str | None = None) -> None:
         self.host = host
         self.seed = seed
         self.catalog = catalog or get_catalog()
+        self.toxiproxy_url = toxiproxy_url
+        self._network: Network | None = None
         self._ids = itertools.count(1)
+
+    @property
+    def network(self) -> Network:
+        """The proxies in front of the world: on the embedded Toxiproxy-compatible server, or
+        on the real one at ``toxiproxy_url``."""
+        if self._network is None:
+            url = self.toxiproxy_url or self.host.toxiproxy_url()
+            self._network = Network(ToxiproxyClient(url))
+        return self._network
+
+    def close(self) -> None:
+        if self._network is not None:
+            self._network.close_all()
 
     def run(self, scenario: Scenario, agent: Agent | str | Callable[..., Any],
             trial: int = 0) -> RunResult:
@@ -121,17 +139,24 @@ class Runner:
             session += f".{next(self._ids)}"
         world = RunWorld(scenario, session, seed, self.catalog)
         self.host.register(world)
+        network = self.network
         try:
+            local = f"{self.host.host}"
+            listens = network.open(session, {
+                "llm": f"{local}:{self.host.llm_port}",
+                **{t: f"{local}:{self.host.tools_port}" for t in scenario.tools},
+            })
             env = AgentEnv(
-                llm_base_url=self.host.llm_base_url(session),
+                llm_base_url=f"http://{listens['llm']}/s/{session}/v1",
                 api_key="sk-agent-chaos",
                 model="chaos-model",
-                tool_urls={t: self.host.tool_url(session, t) for t in scenario.tools},
+                tool_urls={t: f"http://{listens[t]}/s/{session}/{t}" for t in scenario.tools},
                 approval_url=self.host.approval_url(session),
                 session_id=session, seed=seed, timeout=scenario.timeout, scenario=scenario.name,
             )
             outcome = launch(agent, env, scenario.task, scenario.timeout)
         finally:
+            network.close(session)
             self.host.unregister(world)
         ctx = CheckContext(world.trace, world.tools, outcome, self.catalog, scenario.timeout)
         verdicts = [_evaluate(check, ctx) for check in scenario.checks]

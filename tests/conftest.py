@@ -23,8 +23,10 @@ def host() -> Iterator[ServerHost]:
 
 
 @pytest.fixture(scope="session")
-def runner(host: ServerHost) -> Runner:
-    return Runner(host, seed=0)
+def runner(request: pytest.FixtureRequest, host: ServerHost) -> Iterator[Runner]:
+    run = Runner(host, seed=0, toxiproxy_url=request.config.getoption("toxiproxy_url"))
+    yield run
+    run.close()
 
 
 def scenario_from(doc: dict[str, Any]) -> Any:

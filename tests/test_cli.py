@@ -67,3 +67,30 @@ def test_list_names_behaviours_checks_and_tools() -> None:
     out = agent_chaos("list").stdout
     for name in ("obey_injection", "honors_retry_after", "crm", "winter-coats-in-july"):
         assert name in out
+
+
+def test_standalone_toxiproxy_server() -> None:
+    import socket
+    import time
+
+    from .toxiproxy_helpers import Api
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "harness.cli", "toxiproxy", "--port",
+                             str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().startswith(f"Toxiproxy-compatible API on "
+                                                 f"http://127.0.0.1:{port}")
+        api = Api(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 10
+        while api("GET", "/proxies")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert api("GET", "/proxies") == (200, {})
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        assert proc.stdout is not None
+        proc.stdout.close()

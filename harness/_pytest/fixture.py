@@ -45,5 +45,5 @@ class Chaos:
             trial: int = 0) -> RunResult:
         runner = self._session.runner
         if seed is not None and seed != runner.seed:
-            runner = Runner(runner.host, seed, runner.catalog)
+            runner = Runner(runner.host, seed, runner.catalog, runner.toxiproxy_url)
         return runner.run(self.scenario(scenario), agent, trial)

@@ -54,6 +54,9 @@ class ChaosSession:
             config.pluginmanager.unregister(session)
 
     def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
         if self._host is not None:
             self._host.close()
             self._host = None
@@ -65,7 +68,8 @@ class ChaosSession:
             from ..servers import ServerHost
 
             self._host = ServerHost()
-            self._runner = Runner(self._host, self.seed)
+            self._runner = Runner(self._host, self.seed,
+                                  toxiproxy_url=self.config.getoption("toxiproxy_url"))
         return self._runner
 
     # --- configuration -------------------------------------------------------------------
