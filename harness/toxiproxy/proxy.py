@@ -54,6 +54,7 @@ class Link:
                                         connection.index, direction))
         self.current_toxic = ""
         self.closing = False
+        self.arrived = 0.0  # loop time at which the current chunk was read
         self._state: dict[str, dict[str, Any]] = {}
         self._rolls: dict[str, bool] = {}
         self._attached: set[str] = set()
@@ -129,6 +130,7 @@ class Link:
                 data = await self.reader.read(CHUNK)
                 if not data:
                     break
+                self.arrived = asyncio.get_running_loop().time()
                 chain = proxy.chain(self.direction)
                 self.sync(chain)
                 await self._through(chain, 0, data)

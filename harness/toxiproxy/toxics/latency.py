@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from . import Forward, Toxic
+from . import Forward, Toxic, sleep_until
 
 if TYPE_CHECKING:
     from ..proxy import Link
@@ -23,5 +22,6 @@ class Latency(Toxic):
         if self.jitter:
             delay += link.rng.randint(-self.jitter, self.jitter)
         if delay > 0:
-            await asyncio.sleep(delay / 1000)
+            # Counted from when the chunk arrived, as Toxiproxy does, not from now.
+            await sleep_until(link.arrived + delay / 1000)
         await forward(data)
