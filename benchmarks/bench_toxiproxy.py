@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.servers import ServerHost  # noqa: E402
-from harness.toxiproxy.client import ToxiproxyClient  # noqa: E402
+from harness.servers import ServerHost
+from harness.toxiproxy.client import ToxiproxyClient
 
 
 def sink_server() -> tuple[str, threading.Thread]:
