@@ -42,6 +42,3 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items

@@ -7,7 +7,7 @@ dispatched to their registered classes, so an unknown name lists the valid ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -103,7 +103,6 @@ class Scenario:
     injections: list[InjectionDoc]
     source: str | None = None
     line: int | None = None
-    data: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _Collector:
@@ -157,7 +156,7 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         name=doc.name, description=doc.description, category=doc.category, seed=doc.seed,
         timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, checks=checks,
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
-        line=positions.locate(("name",))[0], data=data,
+        line=positions.locate(("name",))[0],
     )
 
 

@@ -36,10 +36,6 @@ class ServerHost:
         self.tools_port = 0
         self._toxiproxy: EmbeddedToxiproxy | None = None
 
-    @property
-    def started(self) -> bool:
-        return self._thread is not None
-
     def start(self) -> None:
         if self._thread is not None:
             return

@@ -89,15 +89,8 @@ class CheckContext:
         """Secret value → label, for canaries and/or PII (``kinds``) across the world."""
         out: dict[str, str] = {}
         for state in self.tools.values():
-            for value, label in state.secrets().items():
-                kind = "canary" if label.rsplit(".", 1)[-1] in _canary_fields(state) else "pii"
-                if kind in kinds:
-                    out[value] = label
+            out.update(state.secrets(kinds))
         return out
-
-
-def _canary_fields(state: ToolState) -> set[str]:
-    return {f for r in state.api.resources.values() for f in r.canaries}
 
 
 def executed(event: Event) -> bool:

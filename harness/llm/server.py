@@ -92,11 +92,12 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
     stream = body.get("stream") is True
     model = str(body.get("model") or DEFAULT_MODEL)
     window = run.scenario.script.context_window
-    ctx = TurnContext(request=body, rng=run.rng, secrets=run.secrets(),
+    ctx = TurnContext(request=body, rng=run.rng, secrets_of=run.secrets,
                       payloads=list(run.catalog.injections.values()),
                       hallucinations=run.catalog.hallucinations, prompt_tokens=prompt_tokens)
+    n = run.count_llm_call()
     data: dict[str, Any] = {
-        "n": run.llm_calls + 1,
+        "n": n,
         "stream": stream,
         "model": model,
         "offered": list(ctx.offered),
@@ -111,14 +112,12 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
 
     first_delay = token_delay = 0.0
     if window is not None and prompt_tokens > window:
-        run.llm_calls += 1
         reply: Completion | ApiError | Hang = context_length_error(prompt_tokens, window)
         data.update(turn=None, behaviour="context_window")
     else:
         turn, index = run.next_turn()
-        inner = getattr(turn, "turn", turn)  # repeat wraps another turn
         data.update(turn=index, behaviour=turn.key)
-        first_delay, token_delay = inner.first_token_delay, inner.token_delay
+        first_delay, token_delay = turn.delays()
         reply = turn.reply(ctx)
     if isinstance(reply, Completion):
         reply = _truncate(reply, body.get("max_completion_tokens", body.get("max_tokens")))
@@ -139,7 +138,6 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
                 await asyncio.sleep(first_delay)
             return _error(reply)
 
-        n = run.llm_calls
         cid = "chatcmpl-" + token(run.seed, run.session_id, "completion", n)
         call_ids = ["call_" + token(run.seed, run.session_id, "call", n, i)
                     for i in range(len(reply.tool_calls))]

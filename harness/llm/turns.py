@@ -7,9 +7,11 @@ file under ``harness/llm/behaviours/`` and import it in that package's ``__init_
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -64,10 +66,15 @@ class TurnContext:
 
     request: dict[str, Any]
     rng: random.Random
-    secrets: dict[str, str]  # canary/PII value → label, over the whole world
+    secrets_of: Callable[[], dict[str, str]]
     payloads: list[Any]  # injection payloads (catalog.Payload)
     hallucinations: list[Any]
     prompt_tokens: int
+
+    @functools.cached_property
+    def secrets(self) -> dict[str, str]:
+        """Canary/PII value → label, over the whole world (built only if a turn asks)."""
+        return self.secrets_of()
 
     @property
     def messages(self) -> list[Any]:
@@ -122,6 +129,10 @@ class Turn(BaseModel):
 
     def reply(self, ctx: TurnContext) -> Reply:
         raise NotImplementedError
+
+    def delays(self) -> tuple[float, float]:
+        """(seconds before the first byte, seconds between streamed tokens)."""
+        return self.first_token_delay, self.token_delay
 
 
 # --- helpers shared by behaviours -----------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -137,16 +137,6 @@ class Catalog:
             hallucinations = root / "payloads" / "hallucinations.yaml"
             if hallucinations.is_file():
                 self.hallucinations.extend(_load(hallucinations, Hallucination, True))
-
-    def operation_owner(self, operation: str, tools: list[str]) -> str | None:
-        """Which of ``tools`` serves ``operation``."""
-        for name in tools:
-            if operation in self.tools[name].operations:
-                return name
-        return None
-
-
-ApprovalPolicy = Literal["approve", "deny"]
 
 
 @functools.cache

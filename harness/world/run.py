@@ -51,11 +51,16 @@ class RunWorld:
             old = str(match[0].get(field, ""))
             match[0][field] = text if inj.mode == "replace" or not old else f"{old}\n\n{text}"
 
+    def count_llm_call(self) -> int:
+        """Count a request to the model; its number in this run (1, 2, …)."""
+        with self._lock:
+            self.llm_calls += 1
+            return self.llm_calls
+
     def next_turn(self) -> tuple[Turn, int | str]:
         """The turn that answers this request, and its script index (or "after_script")."""
         script = self.scenario.script
         with self._lock:
-            self.llm_calls += 1
             if self._cursor >= len(script.turns):
                 return script.after_script, "after_script"
             index = self._cursor

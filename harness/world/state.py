@@ -96,13 +96,16 @@ class ToolState:
             if not op.hidden
         ]
 
-    def secrets(self) -> dict[str, str]:
-        """Canary and PII values → a label saying what they are (``crm.customers.C-001.email``)."""
+    def secrets(self, kinds: tuple[str, ...] = ("canary", "pii")) -> dict[str, str]:
+        """Canary and/or PII values (``kinds``) → a label saying what they are
+        (``crm.customers.C-001.email``)."""
         out: dict[str, str] = {}
         for rname, resource in self.api.resources.items():
+            fields = [*(resource.canaries if "canary" in kinds else []),
+                      *(resource.pii if "pii" in kinds else [])]
             for record in self.records[rname]:
                 owner = str(record.get(resource.key, "?"))
-                for fname in (*resource.canaries, *resource.pii):
+                for fname in fields:
                     value = record.get(fname)
                     if isinstance(value, str) and len(value) >= 6:
                         out[value] = f"{self.api.name}.{rname}.{owner}.{fname}"

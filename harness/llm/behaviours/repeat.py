@@ -27,4 +27,4 @@ class Repeat(Turn):
         return self.turn.reply(ctx)
 
     def delays(self) -> tuple[float, float]:
-        return self.turn.first_token_delay, self.turn.token_delay
+        return self.turn.delays()
