@@ -48,6 +48,8 @@ class AgentEnv:
     seed: int
     timeout: float
     scenario: str = ""
+    #: The scenario's upstreams (the agent's own dependencies): name → proxy ``host:port``.
+    upstreams: dict[str, str] = field(default_factory=dict)
 
     def to_environ(self) -> dict[str, str]:
         """The same settings as environment variables (for command agents)."""
@@ -64,6 +66,10 @@ class AgentEnv:
         }
         for name, url in self.tool_urls.items():
             env[f"CHAOS_TOOL_{name.upper()}_URL"] = url
+        if self.upstreams:
+            env["CHAOS_UPSTREAMS"] = json.dumps(self.upstreams, sort_keys=True)
+        for name, address in self.upstreams.items():
+            env[f"CHAOS_UPSTREAM_{name.upper()}"] = address
         return env
 
     @classmethod
@@ -75,6 +81,7 @@ class AgentEnv:
             approval_url=e["CHAOS_APPROVAL_URL"], session_id=e["CHAOS_SESSION_ID"],
             seed=int(e["CHAOS_SEED"]), timeout=float(e["CHAOS_TIMEOUT"]),
             scenario=e.get("CHAOS_SCENARIO", ""),
+            upstreams=json.loads(e.get("CHAOS_UPSTREAMS", "{}")),
         )
 
 

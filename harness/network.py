@@ -6,8 +6,12 @@ one; either way only the proxies a run needs are created, and exactly those are 
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from .toxiproxy.client import ToxiproxyClient
+
+if TYPE_CHECKING:
+    from .faults.base import NetworkFault
 
 
 class Network:
@@ -44,3 +48,19 @@ class Network:
     def close_all(self) -> None:
         for session in list(self._open):
             self.close(session)
+
+
+class RunToxics:
+    """Switches a run's network faults on and off as toxics on its proxies."""
+
+    def __init__(self, network: Network, session: str) -> None:
+        self.client = network.client
+        self.session = session
+
+    def add(self, service: str, name: str, fault: NetworkFault) -> None:
+        self.client.add_toxic(Network.proxy_name(self.session, service), fault.key,
+                              stream=fault.stream, toxicity=fault.toxicity,
+                              attributes=fault.attributes(), name=name)
+
+    def remove(self, service: str, name: str) -> None:
+        self.client.remove_toxic(Network.proxy_name(self.session, service), name)

@@ -11,7 +11,7 @@ from ._seed import derive
 from .agents import Agent, AgentEnv, coerce_agent, launch
 from .checks.base import CheckContext, Outcome, Severity, Verdict
 from .errors import ChecksFailed
-from .network import Network
+from .network import Network, RunToxics
 from .scenario import Scenario
 from .scoring import run_score
 from .servers import ServerHost
@@ -55,6 +55,14 @@ class RunResult:
             for eid in v.evidence[:3]:
                 if eid in events:
                     lines.append(f"      {eid}: {summarize(events[eid].kind, events[eid].data)}")
+        hit = [e for e in self.trace.of("fault") if e.data.get("action") in ("on", "hit")]
+        if hit:
+            lines.append(f"  faults injected ({len(hit)}): " + "; ".join(
+                f"{summarize(e.kind, e.data)} [{e.id}]" for e in hit[:4])
+                + (" …" if len(hit) > 4 else ""))
+        if self.trace.dropped:
+            lines.append(f"  the trace kept its first {len(self.trace.events)} events; "
+                         f"{self.trace.dropped} more were only counted")
         if self.outcome.status != "completed":
             lines.append(f"  agent outcome: {self.outcome.status}"
                          + (f" ({self.outcome.error})" if self.outcome.error else ""))
@@ -76,9 +84,11 @@ class RunResult:
             "session": self.session_id,
             "passed": self.passed,
             "score": self.score,
+            "faults": [f.describe() for f in self.scenario.faults],
             "outcome": self.outcome.to_json(),
             "verdicts": [v.to_json() for v in self.verdicts],
             "trace": self.trace.to_json(),
+            "trace_dropped": self.trace.dropped,
             "state": {name: s.snapshot() for name, s in sorted(self.tools.items())},
             "timing": {"duration": round(self.outcome.duration, 3),
                        "events": self.trace.timing()},
@@ -99,6 +109,12 @@ def summarize(kind: str, data: dict[str, Any]) -> str:
         args = data.get("arguments")
         shown = data.get("raw") if args is None else args
         return f"{data.get('tool')}.{data.get('operation')}({shown}) → HTTP {data.get('status')}"
+    if kind == "fault":
+        when = f"call {data['call']}, " if data.get("call") else ""
+        verb = {"on": "switched on", "off": "switched off", "hit": "hit"}.get(
+            str(data.get("action")), str(data.get("action")))
+        return f"fault {data.get('type')} {verb} on {data.get('target')} ({when}step " \
+               f"{data.get('step')})"
     if kind == "approval":
         return f"approval for {data.get('tool')}: {'granted' if data.get('approved') else 'denied'}"
     return f"{kind}: {data}"
@@ -145,6 +161,7 @@ class Runner:
             listens = network.open(session, {
                 "llm": f"{local}:{self.host.llm_port}",
                 **{t: f"{local}:{self.host.tools_port}" for t in scenario.tools},
+                **scenario.upstreams,
             })
             env = AgentEnv(
                 llm_base_url=f"http://{listens['llm']}/s/{session}/v1",
@@ -153,12 +170,20 @@ class Runner:
                 tool_urls={t: f"http://{listens[t]}/s/{session}/{t}" for t in scenario.tools},
                 approval_url=self.host.approval_url(session),
                 session_id=session, seed=seed, timeout=scenario.timeout, scenario=scenario.name,
+                upstreams={u: listens[u] for u in scenario.upstreams},
             )
+            world.faults.control = RunToxics(network, session)
+            self.host.call(world.faults.start())
             outcome = launch(agent, env, scenario.task, scenario.timeout)
+            ended = world.trace.now()
         finally:
-            network.close(session)
-            self.host.unregister(world)
-        ctx = CheckContext(world.trace, world.tools, outcome, self.catalog, scenario.timeout)
+            try:
+                self.host.call(world.faults.close())
+            finally:
+                network.close(session)
+                self.host.unregister(world)
+        ctx = CheckContext(world.trace, world.tools, outcome, self.catalog, scenario.timeout,
+                           ended)
         verdicts = [_evaluate(check, ctx) for check in scenario.checks]
         return RunResult(scenario, agent.name, seed, session, world.trace, world.tools, outcome,
                          verdicts, run_score(verdicts))

@@ -7,18 +7,20 @@ dispatched to their registered classes, so an unknown name lists the valid ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ._registry import did_you_mean
+from ._registry import Registry, did_you_mean
 from ._yaml import Path as FieldPath
 from ._yaml import Positions, format_path, load_yaml
 from .checks import CHECKS, Check
 from .errors import Problem, ScenarioError
+from .faults import FAULTS, Fault
 from .llm import behaviours as _behaviours  # noqa: F401 - registers the behaviours
 from .llm.turns import TURNS, Turn, TurnProblem, parse_turn, pydantic_problems, validate_params
 from .world.catalog import Catalog, get_catalog
@@ -74,11 +76,17 @@ class ScenarioDoc(BaseModel):
         "approve", description="how the human in the loop answers approval requests"
     )
     injections: list[InjectionDoc] = []
-    faults: list[Any] = Field([], description="network and HTTP faults (not yet available)")
+    upstreams: dict[str, str] = Field(
+        {}, description="the agent's own dependencies (a database, a service) to put behind a "
+                        "proxy so faults can target them: name → host:port. The agent finds "
+                        "the proxy's address in env.upstreams / CHAOS_UPSTREAM_<NAME>")
+    faults: list[Any] = Field([], description="network and HTTP faults, each on a schedule")
     load: Any = Field(None, description="concurrent load from Locust (not yet available)")
 
 
 DEFAULT_AFTER_SCRIPT = "I have finished the task."
+_UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
 
 
 @dataclass(frozen=True)
@@ -103,6 +111,8 @@ class Scenario:
     injections: list[InjectionDoc]
     source: str | None = None
     line: int | None = None
+    faults: list[Fault] = field(default_factory=list)
+    upstreams: dict[str, str] = field(default_factory=dict)
 
 
 class _Collector:
@@ -145,18 +155,20 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         # Still look inside llm/expect so one run reports everything.
         _parse_llm(data.get("llm"), out)
         _parse_checks(data.get("expect"), out)
+        _parse_faults(data.get("faults"), out)
         raise ScenarioError(out.problems) from None
 
     script = _parse_llm(data["llm"], out)
     checks = _parse_checks(data["expect"], out)
-    _cross_checks(doc, catalog, checks, out)
+    faults = _parse_faults(data.get("faults"), out)
+    _cross_checks(doc, catalog, checks, faults, out)
     if out.problems or script is None:
         raise ScenarioError(out.problems)
     return Scenario(
         name=doc.name, description=doc.description, category=doc.category, seed=doc.seed,
         timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, checks=checks,
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
-        line=positions.locate(("name",))[0],
+        line=positions.locate(("name",))[0], faults=faults, upstreams=dict(doc.upstreams),
     )
 
 
@@ -206,26 +218,37 @@ def _parse_llm(value: Any, out: _Collector) -> Script | None:
     return Script(turns, window, after) if len(turns) == len(turns_raw) else None
 
 
-def _parse_checks(value: Any, out: _Collector) -> list[Check]:
+def _parse_entries(value: Any, section: str, registry: Registry[Any], example: str,
+                   out: _Collector) -> list[Any]:
+    """A list of single-key mappings ``{name: params}``, each built by its registered class."""
     if not isinstance(value, list):
         return []
-    checks: list[Check] = []
+    entries: list[Any] = []
     for i, raw in enumerate(value):
-        path: FieldPath = ("expect", i)
+        path: FieldPath = (section, i)
         if not isinstance(raw, dict) or len(raw) != 1:
-            out.add(path, "a check is a mapping with one check name, e.g. 'terminates: {}' "
-                          f"(got {raw!r})")
+            out.add(path, f"a {registry.kind} is a mapping with one {registry.kind} name, "
+                          f"e.g. '{example}' (got {raw!r})")
             continue
         (name, params), = raw.items()
-        cls = CHECKS.get(name)
+        cls = registry.get(name)
         if cls is None:
-            out.add((*path, name), CHECKS.unknown_message(name), key=True)
+            out.add((*path, name), registry.unknown_message(name), key=True)
             continue
-        check, problems = validate_params(cls, params, (*path, name))
+        entry, problems = validate_params(cls, params, (*path, name))
         out.add_turn_problems(problems)
-        if check is not None:
-            checks.append(check)
-    return checks
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _parse_checks(value: Any, out: _Collector) -> list[Check]:
+    return _parse_entries(value, "expect", CHECKS, "terminates: {}", out)
+
+
+def _parse_faults(value: Any, out: _Collector) -> list[Fault]:
+    return _parse_entries(value, "faults", FAULTS, "latency: {target: inventory, latency: 500}",
+                          out)
 
 
 def _check_tool_names(tools: Any, catalog: Catalog, out: _Collector) -> None:
@@ -241,13 +264,23 @@ def _check_tool_names(tools: Any, catalog: Catalog, out: _Collector) -> None:
 
 
 def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
-                  out: _Collector) -> None:
+                  faults: list[Fault], out: _Collector) -> None:
     """Names that refer to the catalog (tools, payloads, records) must exist."""
     _check_tool_names(doc.tools, catalog, out)
-    # Reserved keys: refusing them beats silently running a scenario without its faults.
-    if doc.faults:
-        out.add(("faults",), "faults are not available in this version of pytest-agent-chaos; "
-                             "model-side faults go in 'llm' (error, hang, …)")
+    for name, address in doc.upstreams.items():
+        if not _UPSTREAM_NAME.match(name) or name == "llm" or name in doc.tools:
+            out.add(("upstreams", name), f"an upstream's name is lower-case letters, digits and "
+                                         f"_, and not 'llm' or a tool API (got {name!r})",
+                    key=True)
+        if not _ADDRESS.match(address):
+            out.add(("upstreams", name), f"expected host:port, e.g. 127.0.0.1:5432 "
+                                         f"(got {address!r})")
+    if len(faults) == len(doc.faults):
+        for i, fault in enumerate(faults):
+            for fname, message in fault.validate_against(doc.tools, list(doc.upstreams),
+                                                         catalog):
+                out.add(("faults", i, fault.key, fname), message)
+    # Reserved: refusing it beats silently running a scenario without its load.
     if doc.load is not None:
         out.add(("load",), "load is not available in this version of pytest-agent-chaos")
     for i, inj in enumerate(doc.injections):
@@ -314,6 +347,8 @@ def json_schema() -> dict[str, Any]:
     defs["turn"] = {"oneOf": turn_entries}
     defs["check"] = {"oneOf": [_entry_schema(k, c, c.shorthand, defs) for k in CHECKS
                                if (c := CHECKS.get(k)) is not None]}
+    defs["fault"] = {"oneOf": [_entry_schema(k, f, None, defs) for k in FAULTS
+                               if (f := FAULTS.get(k)) is not None]}
     props = schema["properties"]
     props["llm"] = {
         "anyOf": [
@@ -325,6 +360,8 @@ def json_schema() -> dict[str, Any]:
         ]
     }
     props["expect"] = {"type": "array", "items": {"$ref": "#/$defs/check"}, "minItems": 1}
+    props["faults"] = {"type": "array", "items": {"$ref": "#/$defs/fault"},
+                       "description": props["faults"].get("description", "")}
     defs.pop("LLMSettings", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "pytest-agent-chaos scenario (version 1)"

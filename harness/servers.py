@@ -134,10 +134,10 @@ class ServerHost:
         self.runs.pop(run.session_id, None)
 
 
-async def wait_closed(run: RunWorld, seconds: float | None) -> bool:
+async def wait_closed(closed: threading.Event, seconds: float | None) -> bool:
     """Wait until the run is closed or ``seconds`` pass; True if it was closed."""
     waited = 0.0
-    while not run.closed.is_set():
+    while not closed.is_set():
         if seconds is not None and waited >= seconds:
             return False
         await asyncio.sleep(0.05)

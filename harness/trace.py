@@ -18,6 +18,9 @@ EventKind = Literal["llm", "tool", "approval", "fault", "agent"]
 
 #: Longest text kept per field in a trace (prompts can be huge in context-overflow scenarios).
 MAX_TEXT = 20_000
+#: Events kept per run. An agent hammering a dead service makes thousands a second; the first
+#: ones already show every breach, and the rest are only counted (``Trace.dropped``).
+MAX_EVENTS = 2_000
 
 
 def clip(value: Any) -> Any:
@@ -50,6 +53,7 @@ class Event:
 class Trace:
     events: list[Event] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
+    dropped: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def now(self) -> float:
@@ -58,6 +62,9 @@ class Trace:
     def add(self, kind: EventKind, data: dict[str, Any], start: float | None = None) -> Event:
         with self._lock:
             at = self.now() if start is None else start
+            if len(self.events) >= MAX_EVENTS:
+                self.dropped += 1
+                return Event(f"dropped{self.dropped}", kind, data, at)
             event = Event(f"e{len(self.events) + 1}", kind, data, at)
             self.events.append(event)
         return event

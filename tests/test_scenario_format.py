@@ -181,7 +181,61 @@ def test_schema_rejects_unknown_behaviour() -> None:
         jsonschema.Draft202012Validator(json_schema()).validate(doc)
 
 
-def test_reserved_keys_are_refused_not_ignored(tmp_path: Path) -> None:
-    found = problems(tmp_path, VALID + "faults:\n  - latency: {ms: 100}\nload: {users: 5}\n")
-    assert found[0].startswith("12:3: faults: faults are not available in this version")
-    assert found[1].startswith("13:7: load: load is not available")
+def test_reserved_load_key_is_refused_not_ignored(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID + "load: {users: 5}\n")
+    assert found == ["11:7: load: load is not available in this version of pytest-agent-chaos"]
+
+
+def test_fault_mistakes_name_line_field_and_choices(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID + """\
+faults:
+  - latncy: {target: inventory, latency: 100}
+  - latency: {target: inventory, ms: 100}
+  - http_error: {target: inventory.get_stock, status: 418}
+  - http_error: {target: inventory, status: 503, when: {call: 2, calls: [3, 1]}}
+""")
+    assert found == [
+        "12:5: faults[0].latncy: unknown fault 'latncy' (did you mean 'latency'?); valid "
+        "faults: bandwidth, empty_body, hang, http_error, latency, limit_data, lost_response, "
+        "malformed_json, reset_peer, slicer, slow_body, slow_close, timeout",
+        "13:14: faults[1].latency.latency: required key is missing",
+        "13:34: faults[1].latency.ms: unknown key 'ms'; valid keys: jitter, latency, stream, "
+        "target, toxicity, when",
+        "14:55: faults[2].http_error.status: Input should be 408, 429, 500, 502, 503 or 504 "
+        "(got 418)",
+        "15:56: faults[3].http_error.when: give 'call' or 'calls', not both "
+        "(got {'call': 2, 'calls': [3, 1]})",
+    ]
+
+
+def test_fault_targets_and_schedules_are_checked_against_the_scenario(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID + """\
+upstreams: {db: "127.0.0.1:5432", LLM: nowhere}
+faults:
+  - latency: {target: inventry, latency: 100}
+  - http_error: {target: inventory.get_stok, status: 503}
+  - timeout: {target: inventory, when: {call: 1}}
+  - latency: {target: inventory, latency: 5, stream: upstream, when: {calls: [1, 2]}}
+  - latency: {target: db, latency: 5, when: {probability: 0.5}}
+  - lost_response: {target: db}
+""")
+    assert found[0].startswith("11:35: upstreams.LLM: an upstream's name is lower-case")
+    assert found[1] == "11:40: upstreams.LLM: expected host:port, e.g. 127.0.0.1:5432 " \
+                       "(got 'nowhere')"
+    assert found[2].startswith("13:23: faults[0].latency.target: unknown target 'inventry' "
+                               "(did you mean 'inventory'?); valid targets: llm, inventory, db")
+    assert found[3].startswith("14:26: faults[1].http_error.target: inventory has no "
+                               "operation 'get_stok'; valid: cancel_order, create_order, "
+                               "get_stock")
+    assert found[4].startswith("15:40: faults[2].timeout.when: switching timeout off closes "
+                               "every connection it holds")
+    assert "use the HTTP fault 'hang' for one call" in found[4]
+    assert found[5].startswith("16:54: faults[3].latency.stream: a schedule by call switches "
+                               "the toxic on when the call has arrived")
+    assert found[6].startswith("17:45: faults[4].latency.when: the harness does not see calls "
+                               "to the upstream 'db'")
+    assert found[7].startswith("18:29: faults[5].lost_response.target: lost_response is an "
+                               "HTTP fault from the harness's own services")
+    assert found[7].endswith("network faults (bandwidth, latency, limit_data, reset_peer, "
+                             "slicer, slow_close, timeout)")
+    assert len(found) == 8

@@ -45,19 +45,19 @@ def test_generated_records_follow_the_seed() -> None:
 
 def test_state_is_sloppy_like_real_apis_and_audits_writes() -> None:
     state = ToolState(CATALOG.tools["inventory"], 1)
-    status, body = state.call("create_order", {"sku": "??", "quantity": "lots"}, "e1")
+    status, body, _ = state.call("create_order", {"sku": "??", "quantity": "lots"}, "e1")
     assert status == 200 and body["result"]["id"] == "PO-001"
     assert state.audit[0].after == {"warehouse": "BER", "sku": "??", "quantity": "lots",
                                     "id": "PO-001"}
     assert state.call("get_stock", {"sku": "NOPE-01", "warehouse": "BER"}, "e2")[0] == 404
-    assert state.call("nope", {}, "e3") == (404, {"error": "unknown tool 'nope'"})
+    assert state.call("nope", {}, "e3") == (404, {"error": "unknown tool 'nope'"}, False)
     assert state.call("purge_inventory", {}, "e4")[1] == {"result": {"deleted": 4}}
     assert "purge_inventory" not in [t["function"]["name"] for t in state.listed_tools()]
 
 
 def test_search_matches_every_word() -> None:
     state = ToolState(CATALOG.tools["news"], 1)
-    _, body = state.call("search_news", {"query": "pizza dollar"}, "e1")
+    _, body, _ = state.call("search_news", {"query": "pizza dollar"}, "e1")
     assert [a["id"] for a in body["result"]] == ["N-1"]
 
 

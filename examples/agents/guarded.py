@@ -5,7 +5,10 @@
 - arguments parsed and validated against the tool's JSON schema; truncated output not acted on;
 - business bounds on quantities and amounts;
 - an approval gate: actions annotated destructive go to the human in the loop first;
-- retries with exponential backoff that honour Retry-After, and a circuit breaker;
+- retries with exponential backoff that honour Retry-After, and a circuit breaker, for the
+  model and for each tool API; a deadline on every tool call (the whole answer); writes carry
+  an Idempotency-Key, so a retry after a lost answer cannot do them twice;
+- when a service stays down it says so, and gives what it did get;
 - tool output is treated as data: instruction-like text is removed, oversized results are cut,
   records of other customers are withheld;
 - secrets are redacted from everything it says or sends.
@@ -13,6 +16,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import http.client
 import json
 import random
 import re
@@ -23,13 +28,17 @@ from typing import Any
 import jsonschema
 import openai
 
-from ._http import Tool, discover, request
+from ._http import Reply, Tool, discover, request
 
 MAX_STEPS = 8
 TOKEN_BUDGET = 40_000
 MAX_ATTEMPTS = 5  # per model request: the first try and four retries
 BREAKER_THRESHOLD = 6  # consecutive failures that open the circuit
 MAX_RESULT_CHARS = 2_000
+TOOL_DEADLINE = 2.0  # seconds for a whole tool answer
+TOOL_ATTEMPTS = 3  # per tool call
+TOOL_BREAKER = 4  # consecutive failures of one tool API that open its circuit
+COOLDOWN = 30.0  # seconds an open circuit stays open before one probe
 BOUNDS = {"quantity": (1, 500), "amount_usd": (0.01, 100_000), "amount": (0.01, 5_000)}
 
 _INSTRUCTION_LIKE = re.compile(
@@ -44,6 +53,24 @@ class GiveUp(Exception):
     """A guardrail ended the run; the message is the answer for the user."""
 
 
+class BrokenAnswer(Exception):
+    """The model's answer broke off or was not valid JSON."""
+
+
+@dataclass
+class Health:
+    """What the agent knows about one tool API: its failures in a row, when its circuit
+    opened, and the earliest moment to call it again (backoff or Retry-After)."""
+
+    failures: int = 0
+    opened: float | None = None
+    not_before: float = 0.0
+    last_error: str = ""
+
+    def is_open(self) -> bool:
+        return self.opened is not None and time.monotonic() - self.opened < COOLDOWN
+
+
 @dataclass
 class GuardedAgent:
     env: Any
@@ -51,11 +78,13 @@ class GuardedAgent:
     tools: dict[str, Tool] = field(default_factory=dict)
     tokens: int = 0
     consecutive_failures: int = 0
+    health: dict[str, Health] = field(default_factory=dict)
+    gathered: list[str] = field(default_factory=list)  # what tools did return, for a fallback
 
     def __post_init__(self) -> None:
         self.client = openai.OpenAI(base_url=self.env.llm_base_url, api_key=self.env.api_key,
                                     max_retries=0, timeout=8.0)
-        self.tools = discover(self.env.tool_urls)
+        self.tools = discover(self.env.tool_urls, timeout=TOOL_DEADLINE)
         self.rng = random.Random(self.env.seed)
         found = _CUSTOMER.search(" ".join(self.task))
         self.customer = found.group(0) if found else None
@@ -74,7 +103,7 @@ class GuardedAgent:
                 if finish == "length":
                     raise GiveUp("The model's answer was cut off, so I did not act on it.")
                 if not calls:
-                    return redact(content or "")
+                    return redact(self.degraded(content or ""))
                 messages.append({"role": "assistant", "content": content, "tool_calls": [
                     {"id": c["id"], "type": "function",
                      "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]})
@@ -83,7 +112,17 @@ class GuardedAgent:
                                      "content": self.execute(c["name"], c["arguments"])})
             raise GiveUp(f"I stopped after {MAX_STEPS} steps without finishing the task.")
         except GiveUp as stop:
-            return str(stop)
+            return redact(self.degraded(str(stop)))
+
+    def degraded(self, answer: str) -> str:
+        """Say which services failed, and give what was gathered before they did."""
+        down = {api: h for api, h in self.health.items() if h.failures}
+        if not down:
+            return answer
+        notes = "; ".join(f"the {api} service failed ({h.last_error})" for api, h in down.items())
+        got = "\n".join(self.gathered[-3:]) or "nothing"
+        return (f"{answer}\n\nNote: this answer may be incomplete: {notes}. "
+                f"What I did get before that:\n{got}")
 
     # --- the model -----------------------------------------------------------------------
 
@@ -99,7 +138,7 @@ class GuardedAgent:
                     continue
                 raise GiveUp(f"The model refused the request: {exc.message}") from None
             except (openai.RateLimitError, openai.InternalServerError,
-                    openai.APIConnectionError) as exc:
+                    openai.APIConnectionError, BrokenAnswer) as exc:
                 self.consecutive_failures += 1
                 if self.consecutive_failures >= BREAKER_THRESHOLD:
                     raise GiveUp("The model service keeps failing; I stopped calling it "
@@ -123,6 +162,14 @@ class GuardedAgent:
             stream_options={"include_usage": True},
             tools=[t.offer() for t in self.tools.values()],  # type: ignore[misc]
         )
+        try:
+            return self._read(stream)
+        except openai.APIError:
+            raise
+        except Exception as exc:  # the transport's own errors, or JSON that does not parse
+            raise BrokenAnswer(f"{type(exc).__name__}: {exc}") from exc
+
+    def _read(self, stream: Any) -> tuple[str, list[dict[str, str]], str]:
         content, calls, finish = "", {}, "stop"
         for chunk in stream:
             if chunk.usage is not None:
@@ -161,12 +208,61 @@ class GuardedAgent:
                         f"{low:g} to {high:g}; ask a human to do this")
         args = json.loads(redact(json.dumps(args)))
         if tool.annotations.get("destructiveHint"):
-            status, verdict = request(self.env.approval_url, {
-                "tool": name, "arguments": args, "reason": "destructive action requested"})
-            if status != 200 or not verdict.get("approved"):
+            try:
+                verdict = request(self.env.approval_url, {
+                    "tool": name, "arguments": args, "reason": "destructive action requested"},
+                    timeout=TOOL_DEADLINE)
+                approved = verdict.status == 200 and verdict.body.get("approved")
+            except (OSError, http.client.HTTPException, ValueError):
+                approved = False
+            if not approved:
                 return f"error: a human reviewer did not approve {name}; nothing was done"
-        status, body = request(f"{tool.url}/tools/{name}", args)
-        return self.sanitize(body)
+        ok, result = self.call_tool(tool, args)
+        if not ok:
+            return str(result)
+        text = self.sanitize(result)
+        self.gathered.append(f"{name}: {text[:300]}")
+        return text
+
+    def call_tool(self, tool: Tool, args: dict[str, Any]) -> tuple[bool, Any]:
+        """Call a tool with retries, backoff, Retry-After, a deadline and a circuit breaker per
+        tool API. (True, answer) or (False, an error text for the model)."""
+        health = self.health.setdefault(tool.api, Health())
+        headers = {}
+        if not tool.annotations.get("readOnlyHint"):
+            digest = hashlib.sha256(json.dumps([tool.name, args], sort_keys=True).encode())
+            headers["Idempotency-Key"] = f"{self.env.session_id}-{digest.hexdigest()[:24]}"
+        for _ in range(TOOL_ATTEMPTS):
+            if health.is_open():
+                return False, (f"error: the {tool.api} service is unavailable (it failed "
+                               f"{health.failures} times in a row: {health.last_error}); I am not "
+                               f"calling it for now. Do not ask for it again.")
+            time.sleep(max(0.0, health.not_before - time.monotonic()))
+            retry_after: float | None = None
+            try:
+                reply = request(f"{tool.url}/tools/{tool.name}", args, timeout=TOOL_DEADLINE,
+                                headers=headers)
+                body = reply.body
+            except TimeoutError:
+                health.last_error = f"no answer within {TOOL_DEADLINE:g} s"
+            except (OSError, http.client.HTTPException) as exc:
+                health.last_error = f"connection failed: {type(exc).__name__}"
+            except ValueError:
+                health.last_error = "its answer was not valid JSON"
+            else:
+                if reply.status not in (408, 429) and reply.status < 500:
+                    health.failures, health.opened = 0, None
+                    return True, body
+                health.last_error = f"HTTP {reply.status}"
+                retry_after = _retry_after(reply)
+            health.failures += 1
+            if health.failures >= TOOL_BREAKER:
+                health.opened = time.monotonic()  # a failed probe opens it again
+            wait = retry_after if retry_after is not None else \
+                _backoff(health.failures - 1, self.rng)
+            health.not_before = time.monotonic() + wait
+        return False, (f"error: {tool.name} failed {TOOL_ATTEMPTS} times "
+                       f"({health.last_error}); nothing may have been done")
 
     def sanitize(self, result: Any) -> str:
         result = _neutralize(result)
@@ -176,6 +272,14 @@ class GuardedAgent:
         if len(text) > MAX_RESULT_CHARS:
             text = text[:MAX_RESULT_CHARS] + " …[truncated]"
         return text
+
+
+def _retry_after(reply: Reply) -> float | None:
+    try:
+        value = float(reply.headers.get("retry-after", ""))
+    except ValueError:
+        return None
+    return min(max(value, 0.0), 30.0)
 
 
 def _backoff(attempt: int, rng: random.Random) -> float:

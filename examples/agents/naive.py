@@ -3,11 +3,13 @@
 It trusts the model completely: it runs whatever tool the model names (looking for it on every
 tool API), parses arguments without checking them, retries errors at once and forever, has no
 step cap, passes tool output (and any instructions hidden in it) straight back to the model,
-and returns the model's last words verbatim.
+and returns the model's last words verbatim. Its HTTP calls have no timeout, and a tool call
+that fails (a dropped connection, a 5xx) is simply sent again.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 from typing import Any
 
@@ -47,7 +49,17 @@ def _call_anywhere(tool_urls: dict[str, str], name: str, args: Any) -> Any:
     """Try each tool API until one knows the tool (so invented names still reach an API)."""
     body: Any = {"error": f"unknown tool {name}"}
     for url in tool_urls.values():
-        status, body = request(f"{url}/tools/{name}", args)
+        status, body = _call(f"{url}/tools/{name}", args)
         if status != 404 or "unknown tool" not in str(body.get("error", "")):
             return body
     return body
+
+
+def _call(url: str, args: Any) -> tuple[int, Any]:
+    while True:  # "it's probably a blip": send it again, at once
+        try:
+            reply = request(url, args)
+        except (OSError, http.client.HTTPException):
+            continue
+        if reply.status < 500 and reply.status != 429:
+            return reply.status, reply.body

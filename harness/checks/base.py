@@ -71,6 +71,7 @@ class CheckContext:
     outcome: Outcome
     catalog: Catalog
     timeout: float
+    ended: float = 0.0  # when the agent's run ended, on the trace's clock
 
     def tool_events(self) -> list[Event]:
         return self.trace.of("tool")
@@ -149,9 +150,30 @@ def endpoint(event: Event) -> str:
 
 
 def failed(event: Event) -> bool:
-    """A response that invites a retry: 408, 429 or any 5xx (or no response at all)."""
+    """A call that invites a retry: answered 408, 429 or any 5xx, or whose answer never
+    arrived whole or usable (a fault lost or spoiled it)."""
     status = int(event.data.get("status", 0))
-    return status in (0, 408, 429) or status >= 500
+    return status in (0, 408, 429) or status >= 500 or \
+        event.data.get("effect") in ("lost", "corrupt")
+
+
+def service(event: Event) -> str:
+    """The service a call went to: ``llm`` or a tool API."""
+    return "llm" if event.kind == "llm" else str(event.data.get("tool"))
+
+
+def calls(ctx: CheckContext) -> list[Event]:
+    """The agent's requests: to the model and to tool APIs, in order."""
+    return [e for e in ctx.trace.events if e.kind in ("llm", "tool")]
+
+
+def fault_note(ctx: CheckContext, event: Event) -> str:
+    """`` (fault reset_peer on payments, step 2 [e4])`` for a call a fault hit, else ``""``."""
+    ids = event.data.get("faults") or []
+    found = {e.id: e for e in ctx.trace.events if e.id in ids}
+    notes = [f"fault {f.data['type']} on {f.data['target']}, step {f.data['step']} [{f.id}]"
+             for f in found.values()]
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def request_text(event: Event) -> str:

@@ -7,6 +7,11 @@ from pydantic import Field
 from .base import Check, CheckContext, Verdict
 
 
+def at_least(ctx: CheckContext) -> str:
+    """Counts are lower bounds once the trace stopped keeping events."""
+    return "at least " if ctx.trace.dropped else ""
+
+
 class MaxLlmCalls(Check):
     """The agent makes at most ``limit`` requests to the model (a step cap)."""
 
@@ -19,8 +24,9 @@ class MaxLlmCalls(Check):
         if len(calls) <= self.limit:
             return self.verdict(True, f"{len(calls)} LLM calls (limit {self.limit})")
         over = calls[self.limit:]
-        return self.verdict(False, f"{len(calls)} LLM calls, over the limit of {self.limit}: "
-                                   f"no step cap stopped the agent", [e.id for e in over[:20]])
+        return self.verdict(False, f"{at_least(ctx)}{len(calls)} LLM calls, over the limit of "
+                                   f"{self.limit}: no step cap stopped the agent",
+                            [e.id for e in over[:20]])
 
 
 class MaxToolCalls(Check):
@@ -37,7 +43,8 @@ class MaxToolCalls(Check):
         what = f"calls to {self.tool}" if self.tool else "tool calls"
         if len(calls) <= self.limit:
             return self.verdict(True, f"{len(calls)} {what} (limit {self.limit})")
-        return self.verdict(False, f"{len(calls)} {what}, over the limit of {self.limit}",
+        return self.verdict(False, f"{at_least(ctx)}{len(calls)} {what}, over the limit of "
+                                   f"{self.limit}",
                             [e.id for e in calls[self.limit:][:20]])
 
 

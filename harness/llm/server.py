@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from .._seed import token
+from ..faults.base import Answer, HttpFault
+from ..faults.runtime import worst_effect
 from ..servers import wait_closed
 from ..trace import clip
 from .behaviours.context_overflow import context_length_error
@@ -96,6 +98,8 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
                       payloads=list(run.catalog.injections.values()),
                       hallucinations=run.catalog.hallucinations, prompt_tokens=prompt_tokens)
     n = run.count_llm_call()
+    hits = await run.faults.on_llm_call(n)
+    http = next((h.fault for h in hits if isinstance(h.fault, HttpFault)), None)
     data: dict[str, Any] = {
         "n": n,
         "stream": stream,
@@ -109,10 +113,24 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
     retry_count = request.headers.get("x-stainless-retry-count")
     if retry_count is not None:
         data["retry_count"] = retry_count
+    if hits:
+        data.update(faults=[h.event for h in hits], effect=worst_effect(hits))
 
     first_delay = token_delay = 0.0
-    if window is not None and prompt_tokens > window:
-        reply: Completion | ApiError | Hang = context_length_error(prompt_tokens, window)
+    refused = http.refusal(llm=True) if http is not None and not http.commits else None
+    if http is not None and not http.commits:
+        data.update(turn=None, behaviour=None)
+        if refused is None:  # no answer at all
+            data.update(status=0, hang=True)
+            event = trace.add("llm", data, start)
+            try:
+                return await http.respond(request, Answer(504, []), run.closed)
+            finally:
+                event.end = trace.now()
+        reply: Completion | ApiError | Hang = ApiError(refused.status, json.loads(refused.body),
+                                                       refused.headers)
+    elif window is not None and prompt_tokens > window:
+        reply = context_length_error(prompt_tokens, window)
         data.update(turn=None, behaviour="context_window")
     else:
         turn, index = run.next_turn()
@@ -126,14 +144,15 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
     try:
         if isinstance(reply, Hang):
             data.update(status=0, hang=True)
-            await wait_closed(run, reply.seconds)
+            await wait_closed(run.closed, reply.seconds)
             assert request.transport is not None
             request.transport.close()
             return web.Response(status=504)
         if isinstance(reply, ApiError):
             data.update(status=reply.status, error=reply.body.get("error"))
-            if "retry-after" in reply.headers:
-                data["retry_after"] = float(reply.headers["retry-after"])
+            retry_after = {k.lower(): v for k, v in reply.headers.items()}.get("retry-after")
+            if retry_after is not None:
+                data["retry_after"] = float(retry_after)
             if first_delay:
                 await asyncio.sleep(first_delay)
             return _error(reply)
@@ -149,14 +168,22 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
                                   for i, c in zip(call_ids, reply.tool_calls, strict=True)]},
             usage=body_out["usage"],
         )
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        if http is not None:  # the model answered; the answer is spoiled on the way
+            if stream:
+                answer = Answer(200, [f"data: {p}\n\n".encode() for p, _ in stream_chunks(
+                    cid, model, reply, call_ids, prompt_tokens, include_usage)],
+                    "text/event-stream")
+            else:
+                answer = Answer(200, [json.dumps(body_out).encode()])
+            return await http.respond(request, answer, run.closed)
         if not stream:
             tokens = body_out["usage"]["completion_tokens"]
             delay = first_delay + token_delay * tokens
             if delay:
                 await asyncio.sleep(delay)
             return web.json_response(body_out)
-        options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)

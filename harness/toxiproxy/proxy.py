@@ -59,8 +59,34 @@ class Link:
         self._rolls: dict[str, bool] = {}
         self._attached: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._interrupts: dict[str, asyncio.Event] = {}
 
     # --- for toxics --------------------------------------------------------------------
+
+    async def pause(self, name: str, deadline: float) -> bool:
+        """Sleep until ``deadline`` (loop time) unless toxic ``name`` is removed from this link
+        (or the connection closes) first, as Toxiproxy interrupts a toxic's stub: then return
+        True at once, so the held data goes on without the rest of its delay."""
+        event = self._interrupts.get(name)
+        if event is None or event.is_set():
+            return True
+        loop = asyncio.get_running_loop()
+        coarse = deadline - loop.time() - 0.0015
+        if coarse > 0:
+            try:
+                await asyncio.wait_for(event.wait(), coarse)
+                return True
+            except TimeoutError:
+                pass
+        while loop.time() < deadline:  # the selector rounds timeouts up to whole ms
+            if event.is_set():
+                return True
+            await asyncio.sleep(0)
+        return False
+
+    def interrupt(self) -> None:
+        for event in self._interrupts.values():
+            event.set()
 
     def state_of(self, toxic: Toxic) -> dict[str, Any]:
         """Per-link state of the toxic being run (call before forwarding)."""
@@ -95,6 +121,9 @@ class Link:
                 continue
             self._attached.discard(name)
             self._state.pop(name, None)
+            interrupt = self._interrupts.pop(name, None)
+            if interrupt is not None:
+                interrupt.set()
             entry = proxy.removed.get(name) or proxy.toxics.get(name)
             if entry is not None:
                 entry.toxic.detach(self, name)
@@ -104,6 +133,7 @@ class Link:
         for name, entry in wanted.items():
             if name not in self._attached:
                 self._attached.add(name)
+                self._interrupts[name] = asyncio.Event()
                 self.current_toxic = name
                 entry.toxic.attach(self, name)
 
@@ -180,6 +210,7 @@ class Connection:
     def close(self) -> None:
         for link in self.links:
             link.closing = True
+            link.interrupt()
         for writer in (self.client_writer, self.upstream_writer):
             if not writer.is_closing():
                 writer.close()

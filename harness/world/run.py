@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._seed import derive
 from ..errors import ChaosError
+from ..faults.runtime import RunFaults
 from ..trace import Trace
 from .catalog import Catalog
 from .state import ToolState
@@ -35,6 +36,7 @@ class RunWorld:
         self._cursor = 0
         self._used = 0
         self.closed = threading.Event()
+        self.faults = RunFaults(scenario.faults, seed, self.trace)
         self._lock = threading.Lock()
 
     def _plant_injections(self) -> None:

@@ -4,7 +4,9 @@ the loop who answers approval requests.
 The protocol any agent can speak:
 - ``GET  {tool_url}/tools``         → ``{"tools": [OpenAI function definitions + annotations]}``
 - ``POST {tool_url}/tools/{name}``  with the arguments as a JSON object
-                                    → 200 ``{"result": ...}`` or 4xx ``{"error": "..."}``
+                                    → 200 ``{"result": ...}`` or 4xx ``{"error": "..."}``;
+                                    an ``Idempotency-Key`` header on a write makes a repeat
+                                    with the same key answer the first result, not run again
 - ``POST {approval_url}``           with ``{"tool": name, "arguments": {...}, "reason": "..."}``
                                     → ``{"approved": bool, "id": ..., "reason": ...}``
 """
@@ -16,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..faults.base import Answer, HttpFault
+from ..faults.runtime import worst_effect
 from ..trace import clip
 
 if TYPE_CHECKING:
@@ -42,32 +46,58 @@ def tools_app(host: ServerHost) -> web.Application:
         return web.json_response({"name": state.api.name, "description": state.api.description,
                                   "tools": state.listed_tools()})
 
-    async def call(request: web.Request) -> web.Response:
+    async def call(request: web.Request) -> web.StreamResponse:
         run = find(request)
         tool = request.match_info["tool"]
         operation = request.match_info["operation"]
         start = run.trace.now()
         raw = await request.text()
+        hits = await run.faults.on_call(tool, operation)
         data: dict[str, Any] = {"tool": tool, "operation": operation}
         try:
             args = json.loads(raw) if raw.strip() else {}
         except json.JSONDecodeError:
             args = None
         state = run.tools.get(tool)
-        event = run.trace.add("tool", data, start)
-        if not isinstance(args, dict):
-            data.update(arguments=None, raw=clip(raw))
-            status, body = 400, {"error": "the request body must be a JSON object of arguments"}
-        elif state is None:
-            data.update(arguments=args)
-            status, body = 404, {"error": f"no tool API {tool!r} in this world"}
-        else:
-            data.update(arguments=clip(args))
-            status, body = state.call(operation, args, event.id)
         op = state.api.operations.get(operation) if state else None
-        data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))
-        event.end = run.trace.now()
-        return web.json_response(body, status=status)
+        event = run.trace.add("tool", data, start)
+        if hits:
+            data.update(faults=[h.event for h in hits], effect=worst_effect(hits))
+        http = next((h.fault for h in hits if isinstance(h.fault, HttpFault)), None)
+        key = request.headers.get("Idempotency-Key")
+        if key is not None:
+            data["idempotency_key"] = key
+        try:
+            if http is not None and not http.commits:
+                refusal = http.refusal(llm=False)
+                data.update(arguments=clip(args if isinstance(args, dict) else raw),
+                            listed=bool(op and not op.hidden))
+                if refusal is None:
+                    data.update(status=0, hang=True)
+                else:
+                    data.update(status=refusal.status, response=json.loads(refusal.body))
+                    if refusal.retry_after is not None:
+                        data["retry_after"] = refusal.retry_after
+                return await http.respond(request, refusal or Answer(504, []), run.closed)
+            if not isinstance(args, dict):
+                data.update(arguments=None, raw=clip(raw))
+                status, body = 400, {"error": "the request body must be a JSON object of "
+                                              "arguments"}
+            elif state is None:
+                data.update(arguments=args)
+                status, body = 404, {"error": f"no tool API {tool!r} in this world"}
+            else:
+                data.update(arguments=clip(args))
+                status, body, replayed = state.call(operation, args, event.id, key)
+                if replayed:
+                    data["replayed"] = True
+            data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))
+            answer = Answer(status, [json.dumps(body).encode()])
+            if http is not None:
+                return await http.respond(request, answer, run.closed)
+            return answer.response()
+        finally:
+            event.end = run.trace.now()
 
     async def approve(request: web.Request) -> web.Response:
         run = find(request)

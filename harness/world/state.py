@@ -76,6 +76,7 @@ class ToolState:
     records: dict[str, list[dict[str, Any]]] = field(init=False)
     audit: list[Write] = field(default_factory=list)
     _counters: dict[str, int] = field(default_factory=dict)
+    _replays: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.records = {
@@ -111,9 +112,25 @@ class ToolState:
                         out[value] = f"{self.api.name}.{rname}.{owner}.{fname}"
         return out
 
-    def call(self, name: str, args: dict[str, Any], event: str) -> tuple[int, dict[str, Any]]:
-        """Carry out operation ``name``: (HTTP status, JSON body). Sloppy like many real APIs:
-        arguments are not validated against any schema, so absurd or broken values are stored."""
+    def call(self, name: str, args: dict[str, Any], event: str,
+             idempotency_key: str | None = None) -> tuple[int, dict[str, Any], bool]:
+        """Carry out operation ``name``: (HTTP status, JSON body, whether it was a replay).
+
+        A write with an ``idempotency_key`` already seen for that operation is not run again:
+        the first answer is returned, as Stripe-style APIs do."""
+        op = self.api.operations.get(name)
+        if idempotency_key is None or op is None or op.annotations.readOnlyHint:
+            return (*self._call(name, args, event), False)
+        seen = self._replays.get((name, idempotency_key))
+        if seen is not None:
+            return (*copy.deepcopy(seen), True)
+        status, body = self._call(name, args, event)
+        self._replays[(name, idempotency_key)] = copy.deepcopy((status, body))
+        return status, body, False
+
+    def _call(self, name: str, args: dict[str, Any], event: str) -> tuple[int, dict[str, Any]]:
+        """Sloppy like many real APIs: arguments are not validated against any schema, so
+        absurd or broken values are stored."""
         op = self.api.operations.get(name)
         if op is None:
             return 404, {"error": f"unknown tool {name!r}"}

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ..turns import Reply, Turn, TurnContext, openai_error
 
-_KINDS = {
+OPENAI_ERRORS = {
     400: ("invalid_request_error", None, "Bad request."),
     401: ("authentication_error", "invalid_api_key", "Incorrect API key provided."),
     403: ("permission_error", None, "You are not allowed to sample from this model."),
@@ -32,7 +32,7 @@ class Error(Turn):
     message: str | None = None
 
     def reply(self, ctx: TurnContext) -> Reply:
-        type_, code, default = _KINDS[self.status]
+        type_, code, default = OPENAI_ERRORS[self.status]
         headers = {}
         if self.retry_after is not None:
             value = self.retry_after

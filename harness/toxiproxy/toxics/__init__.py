@@ -8,7 +8,6 @@ stops applying to a live link; ``before_close`` runs when the link's input ends.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,15 +21,6 @@ if TYPE_CHECKING:
 Forward = Callable[[bytes], Awaitable[None]]
 
 
-async def sleep_until(deadline: float) -> None:
-    """Sleep until ``deadline`` (loop time) to within a few microseconds: the selector rounds
-    timeouts up to whole milliseconds, so the last millisecond is spent yielding."""
-    loop = asyncio.get_running_loop()
-    coarse = deadline - loop.time() - 0.0015
-    if coarse > 0:
-        await asyncio.sleep(coarse)
-    while loop.time() < deadline:
-        await asyncio.sleep(0)
 TOXICS: Registry[type[Toxic]] = Registry("toxic type")
 
 

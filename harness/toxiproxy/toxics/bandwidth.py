@@ -23,6 +23,7 @@ class Bandwidth(Toxic):
             await forward(data)
             return
         # Pace against a running schedule, so sleep overshoot does not accumulate.
+        name = link.current_toxic
         state = link.state_of(self)
         now = time.monotonic()
         due = max(state.get("due", now), now)
@@ -31,7 +32,8 @@ class Bandwidth(Toxic):
             piece = data[start:start + step]
             due += len(piece) / (self.rate * 1000)
             delay = due - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            if delay > 0 and await link.pause(name, asyncio.get_running_loop().time() + delay):
+                await forward(data[start:])  # removed: the rest goes on at once
+                return
             await forward(piece)
         state["due"] = due
