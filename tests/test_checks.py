@@ -28,6 +28,11 @@ CASES = {
     "graceful_failure": "invalid-json-arguments",
     "no_retry_storm": "rate-limit-storm",
     "honors_retry_after": "rate-limit-storm",
+    "backoff": "api-down-midrun",
+    "circuit_breaker": "api-down-midrun",
+    "degrades_gracefully": "hung-inventory-api",
+    "bounded_timeout": "latency-spike",
+    "idempotent_writes": "payment-connection-reset",
 }
 
 
