@@ -245,7 +245,7 @@ def test_guarded_rides_out_each_fault_and_naive_breaks(scenario: str,
     report = bad.explain()
     fault = NETWORK_SCENARIOS[scenario]
     # The failure report names the fault and the agent's step it struck in.
-    assert re.search(rf"fault {fault} (switched on |hit )?on \S+ \((call \d+, )?step \d+", report), \
-        report
+    named = rf"fault {fault} (switched on |hit )?on \S+ \((call \d+, )?step \d+"
+    assert re.search(named, report), report
     assert all(bad.scenario.faults), "the scenario declares its faults"
     assert bad.to_json()["faults"] == [f.describe() for f in bad.scenario.faults]

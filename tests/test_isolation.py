@@ -9,6 +9,9 @@ import threading
 import psutil
 import pytest
 
+from harness.servers import ServerHost
+from harness.toxiproxy.client import ToxiproxyClient
+
 pytest_plugins = ["pytester"]
 
 SCENARIO = """\
@@ -59,3 +62,51 @@ def test_runaway_agents_are_stopped_and_leave_nothing(pytester: pytest.Pytester)
     leftovers = [p for p in psutil.process_iter(["cmdline"])
                  if "time.sleep(10_000)" in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
+
+
+FAULTED = """\
+version: 1
+name: faulted
+category: network
+timeout: 2
+task: "Anything."
+tools: [inventory]
+llm:
+  - text: "done"
+faults:
+  - latency: {target: llm, latency: 50}
+  - hang: {target: inventory.get_stock}
+  - timeout: {target: inventory, when: {from_step: 1}}
+expect:
+  - terminates: {}
+"""
+
+USER_TEST = """\
+from pathlib import Path
+
+def test_fails_while_a_fault_holds_a_connection(chaos):
+    result = chaos.run(Path("faulted.yaml"), "tests.agents.runaway:tool_loop")
+    assert result.passed, "the agent was stuck in a hung call"
+"""
+
+
+def test_a_failure_mid_fault_leaves_no_proxy_connection_or_task(pytester: pytest.Pytester,
+                                                               host: ServerHost) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+                     "filterwarnings = error::ResourceWarning\n")
+    pytester.makefile(".yaml", faulted=FAULTED)
+    pytester.makepyfile(test_user=USER_TEST)
+    external = ToxiproxyClient(host.toxiproxy_url())  # a server the session does not own
+    before = set(external.proxies())
+    threads, sockets = set(threading.enumerate()), listening()
+    result = pytester.runpytest("--chaos", "faulted.yaml", "test_user.py", "-p", "no:randomly",
+                                "--toxiproxy-url", host.toxiproxy_url(),
+                                "--chaos-agent", "toolloop=tests.agents.runaway:tool_loop",
+                                "--chaos-agent", "sleeper=tests.agents.runaway:sleeps_forever")
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(["*the agent was stuck in a hung call*"])
+    assert "ResourceWarning" not in result.stdout.str() + result.stderr.str()
+    assert set(external.proxies()) == before  # exactly the proxies it made were removed
+    assert set(threading.enumerate()) <= threads
+    assert listening() <= sockets
+    assert psutil.Process().children(recursive=True) == []

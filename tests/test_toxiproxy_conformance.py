@@ -200,6 +200,20 @@ def test_latency_toxic_timing(toxi: Toxi) -> None:
     assert abs(statistics.median(samples) - 0.100) <= 0.005, samples
 
 
+def test_removing_latency_releases_held_data_at_once(toxi: Toxi) -> None:
+    # Toxiproxy interrupts a removed toxic's stub, and the latency toxic then passes the data
+    # it holds on without the rest of its delay.
+    listen = toxi.proxy("conf-lat-rm")["listen"]
+    toxi.toxic("conf-lat-rm", type="latency", attributes={"latency": 2000})
+    with connect(listen) as sock:
+        start = time.perf_counter()
+        sock.sendall(b"ping")
+        time.sleep(0.2)
+        toxi.api("DELETE", "/proxies/conf-lat-rm/toxics/latency_downstream")
+        assert recv_exactly(sock, 4) == b"ping"
+        assert time.perf_counter() - start < 0.6
+
+
 def test_bandwidth_toxic_timing(toxi: Toxi) -> None:
     listen = toxi.proxy("conf-bw")["listen"]
     toxi.toxic("conf-bw", type="bandwidth", attributes={"rate": 1000})
