@@ -1,9 +1,15 @@
-"""Proxies, their connections, and the links that carry each direction through the toxics."""
+"""Proxies, their connections, and the links that carry each direction through the toxics.
+
+A direction with no toxic moves its bytes with splice(2) through a pipe, so they never enter
+Python (where the platform has it); a direction with toxics reads chunks and runs each through
+the toxic chain. A link switches between the two as toxics come and go, at chunk boundaries."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import os
 import random
 import socket
 import struct
@@ -16,6 +22,10 @@ from .toxics import Toxic
 
 Direction = Literal["upstream", "downstream"]
 CHUNK = 64 * 1024
+#: splice(2) is Linux's; elsewhere every direction takes the chunk path.
+SPLICE = hasattr(os, "splice")
+PIPE_SIZE = 1 << 20
+_F_SETPIPE_SZ = 1031
 
 
 @dataclass
@@ -45,11 +55,11 @@ class Link:
     direction's toxic chain, writes the output."""
 
     def __init__(self, connection: Connection, direction: Direction,
-                 reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                 source: socket.socket, target: socket.socket) -> None:
         self.connection = connection
         self.direction = direction
-        self.reader = reader
-        self.writer = writer
+        self.source = source
+        self.target = target
         self.rng = random.Random(derive(connection.proxy.seed, connection.proxy.name,
                                         connection.index, direction))
         self.current_toxic = ""
@@ -60,6 +70,7 @@ class Link:
         self._attached: set[str] = set()
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._interrupts: dict[str, asyncio.Event] = {}
+        self._pipe: tuple[int, int] | None = None
 
     # --- for toxics --------------------------------------------------------------------
 
@@ -141,9 +152,7 @@ class Link:
         while index < len(chain) and not self.active(chain[index]):
             index += 1
         if index == len(chain):
-            if not self.closing:
-                self.writer.write(data)
-                await self.writer.drain()
+            await self._write(data)
             return
         entry = chain[index]
 
@@ -153,14 +162,25 @@ class Link:
         self.current_toxic = entry.name
         await entry.toxic.handle(data, forward, self)
 
+    async def _write(self, data: bytes) -> None:
+        if not self.closing:
+            await asyncio.get_running_loop().sock_sendall(self.target, data)
+
     async def run(self) -> None:
         proxy = self.connection.proxy
+        loop = asyncio.get_running_loop()
         try:
             while not self.closing:
-                data = await self.reader.read(CHUNK)
+                chain = proxy.chain(self.direction)
+                if not chain and SPLICE:
+                    self.sync(chain)
+                    if await self._splice():
+                        break  # end of input
+                    continue  # a toxic arrived: take the chunk path
+                data = await loop.sock_recv(self.source, CHUNK)
                 if not data:
                     break
-                self.arrived = asyncio.get_running_loop().time()
+                self.arrived = loop.time()
                 chain = proxy.chain(self.direction)
                 self.sync(chain)
                 await self._through(chain, 0, data)
@@ -168,63 +188,128 @@ class Link:
                 for entry in proxy.chain(self.direction):
                     if self.active(entry):
                         await entry.toxic.before_close(self)
-                if self.writer.can_write_eof() and not self.writer.is_closing():
-                    self.writer.write_eof()
+                if not self.closing:
+                    self.target.shutdown(socket.SHUT_WR)
         except (ConnectionError, OSError):
             self.connection.close()
         finally:
             for name in list(self._timers):
                 self.cancel_timer(name)
-            self.connection.link_done()
+            if self._pipe is not None:
+                for fd in self._pipe:
+                    os.close(fd)
+                self._pipe = None
+
+    async def _splice(self) -> bool:
+        """Move bytes source → pipe → target in the kernel while this direction has no toxic.
+        True at the end of input; False when a toxic arrived (bytes already taken are sent)."""
+        if self._pipe is None:
+            self._pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._pipe[1], _F_SETPIPE_SZ, PIPE_SIZE)
+        pipe_out, pipe_in = self._pipe
+        source, target = self.source.fileno(), self.target.fileno()
+        flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+        chains = self.connection.proxy.toxics
+        readable = _Readiness(source)  # stays registered while idle: no epoll_ctl per message
+        try:
+            while not self.closing:
+                if any(t.stream == self.direction for t in chains.values()):
+                    return False
+                try:
+                    moved = os.splice(source, pipe_in, PIPE_SIZE, flags=flags)
+                except BlockingIOError:
+                    await readable.wait()
+                    continue
+                if moved == 0:
+                    return True
+                self.arrived = asyncio.get_running_loop().time()
+                while moved and not self.closing:
+                    try:
+                        moved -= os.splice(pipe_out, target, moved, flags=flags)
+                    except BlockingIOError:
+                        readable.pause()  # not reading until the target drains
+                        await _Readiness(target, write=True).wait()
+            return False
+        finally:
+            readable.pause()
+
+
+class _Readiness:
+    """Waits for a file descriptor to become readable (or writable). The registration is kept
+    between waits and dropped by ``pause``."""
+
+    def __init__(self, fd: int, write: bool = False) -> None:
+        self.fd = fd
+        self.write = write
+        self.registered = False
+        self.waiter: asyncio.Future[None] | None = None
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.waiter = loop.create_future()
+        if not self.registered:
+            (loop.add_writer if self.write else loop.add_reader)(self.fd, self._wake)
+            self.registered = True
+        try:
+            await self.waiter
+        finally:
+            self.waiter = None
+            if self.write:
+                self.pause()
+
+    def pause(self) -> None:
+        if self.registered:
+            loop = asyncio.get_running_loop()
+            (loop.remove_writer if self.write else loop.remove_reader)(self.fd)
+            self.registered = False
 
 
 class Connection:
     """A client connection and its upstream connection, with a link each way."""
 
-    def __init__(self, proxy: Proxy, index: int,
-                 client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-                 upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> None:
+    def __init__(self, proxy: Proxy, index: int, client: socket.socket,
+                 upstream: socket.socket) -> None:
         self.proxy = proxy
         self.index = index
-        self.client_writer = client[1]
-        self.upstream_writer = upstream[1]
-        self.links = [Link(self, "upstream", client[0], upstream[1]),
-                      Link(self, "downstream", upstream[0], client[1])]
-        self._running = 2
+        self.client = client
+        self.upstream = upstream
+        self.links = [Link(self, "upstream", client, upstream),
+                      Link(self, "downstream", upstream, client)]
+        self._tasks: list[asyncio.Task[None]] = []
         self.done = asyncio.Event()
 
     async def run(self) -> None:
         for link in self.links:
             link.sync(self.proxy.chain(link.direction))
-        await asyncio.gather(*(link.run() for link in self.links))
-
-    def link_done(self) -> None:
-        self._running -= 1
-        if self._running == 0:
-            self.close()
+        self._tasks = [asyncio.ensure_future(link.run()) for link in self.links]
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def toxics_changed(self, changed: str | None = None) -> None:
         for link in self.links:
             link.sync(self.proxy.chain(link.direction), changed)
 
     def close(self) -> None:
+        """Stop both directions; the sockets are closed once they have stopped."""
+        current = asyncio.current_task()
         for link in self.links:
             link.closing = True
             link.interrupt()
-        for writer in (self.client_writer, self.upstream_writer):
-            if not writer.is_closing():
-                writer.close()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
         self.done.set()
 
     def reset(self, direction: Direction) -> None:
         """Close with RST towards the receiving side of ``direction``."""
-        writer = self.client_writer if direction == "downstream" else self.upstream_writer
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
+        sock = self.client if direction == "downstream" else self.upstream
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
         self.close()
-
 
 class Proxy:
     def __init__(self, name: str, listen: str, upstream: str, seed: int = 0) -> None:
@@ -236,7 +321,8 @@ class Proxy:
         self.toxics: dict[str, ToxicEntry] = {}
         self.removed: dict[str, ToxicEntry] = {}
         self.connections: set[Connection] = set()
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
+        self._serving: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
 
@@ -248,51 +334,74 @@ class Proxy:
         return [t for t in self.toxics.values() if t.stream == direction]
 
     async def start(self) -> None:
-        if self._server is not None:
+        if self._listener is not None:
             return
         host, port = split_address(self.listen)
-        self._server = await asyncio.start_server(self._accept, host, port,
-                                                  reuse_address=True)
-        bound = self._server.sockets[0].getsockname()
-        self.listen = f"{host}:{bound[1]}"
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(128)
+            listener.setblocking(False)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+        self.listen = f"{host}:{listener.getsockname()[1]}"
+        self._serving = asyncio.ensure_future(self._serve(listener))
         self.enabled = True
 
     async def stop(self) -> None:
         self.enabled = False
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        listener, self._listener = self._listener, None
+        serving, self._serving = self._serving, None
+        if serving is not None:
+            serving.cancel()
+            await asyncio.gather(serving, return_exceptions=True)
+        if listener is not None:
+            listener.close()
         for conn in list(self.connections):
             conn.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        if server is not None:
-            await server.wait_closed()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def _serve(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            client, _ = await loop.sock_accept(listener)
+            task = asyncio.ensure_future(self._handle(client))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, client: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        upstream: socket.socket | None = None
         try:
+            client.setblocking(False)
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             host, port = split_address(self.upstream)
             try:
-                upstream = await asyncio.open_connection(host, port)
+                family, kind, proto, _, address = (await loop.getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM))[0]
+                upstream = socket.socket(family, kind, proto)
+                upstream.setblocking(False)
+                await loop.sock_connect(upstream, address)
+                upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             except OSError:
-                writer.close()
-                return
+                return  # like Toxiproxy: the client's connection is simply closed
             self._count += 1
-            conn = Connection(self, self._count, (reader, writer), upstream)
+            conn = Connection(self, self._count, client, upstream)
             self.connections.add(conn)
             try:
                 await conn.run()
             finally:
                 conn.close()
                 self.connections.discard(conn)
-                for w in (writer, upstream[1]):
-                    with contextlib.suppress(ConnectionError, OSError):
-                        await w.wait_closed()
         finally:
-            self._tasks.discard(task)
+            client.close()
+            if upstream is not None:
+                upstream.close()
 
     def add_toxic(self, entry: ToxicEntry) -> None:
         self.toxics[entry.name] = entry
