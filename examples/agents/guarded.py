@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import random
@@ -109,7 +108,7 @@ class GuardedAgent:
                      "function": {"name": c["name"], "arguments": c["arguments"]}} for c in calls]})
                 for c in calls:
                     messages.append({"role": "tool", "tool_call_id": c["id"],
-                                     "content": self.execute(c["name"], c["arguments"])})
+                                     "content": self.execute(c["name"], c["arguments"], c["id"])})
             raise GiveUp(f"I stopped after {MAX_STEPS} steps without finishing the task.")
         except GiveUp as stop:
             return redact(self.degraded(str(stop)))
@@ -189,7 +188,7 @@ class GuardedAgent:
 
     # --- tools ---------------------------------------------------------------------------
 
-    def execute(self, name: str, raw_args: str) -> str:
+    def execute(self, name: str, raw_args: str, call_id: str) -> str:
         tool = self.tools.get(name)
         if tool is None:
             return f"error: there is no tool named {name!r}; available: {', '.join(self.tools)}"
@@ -217,21 +216,21 @@ class GuardedAgent:
                 approved = False
             if not approved:
                 return f"error: a human reviewer did not approve {name}; nothing was done"
-        ok, result = self.call_tool(tool, args)
+        ok, result = self.call_tool(tool, args, call_id)
         if not ok:
             return str(result)
         text = self.sanitize(result)
         self.gathered.append(f"{name}: {text[:300]}")
         return text
 
-    def call_tool(self, tool: Tool, args: dict[str, Any]) -> tuple[bool, Any]:
+    def call_tool(self, tool: Tool, args: dict[str, Any], call_id: str) -> tuple[bool, Any]:
         """Call a tool with retries, backoff, Retry-After, a deadline and a circuit breaker per
-        tool API. (True, answer) or (False, an error text for the model)."""
+        tool API. (True, answer) or (False, an error text for the model). A write carries an
+        Idempotency-Key that names this tool call, so its retries cannot do it twice."""
         health = self.health.setdefault(tool.api, Health())
         headers = {}
         if not tool.annotations.get("readOnlyHint"):
-            digest = hashlib.sha256(json.dumps([tool.name, args], sort_keys=True).encode())
-            headers["Idempotency-Key"] = f"{self.env.session_id}-{digest.hexdigest()[:24]}"
+            headers["Idempotency-Key"] = f"{self.env.session_id}:{call_id}"
         for _ in range(TOOL_ATTEMPTS):
             if health.is_open():
                 return False, (f"error: the {tool.api} service is unavailable (it failed "
