@@ -78,6 +78,7 @@ class RunResult:
         return {
             "scenario": self.scenario.name,
             "category": self.scenario.category.value,
+            "description": self.scenario.description,
             "source": self.scenario.source,
             "agent": self.agent,
             "seed": self.seed,

@@ -36,6 +36,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-results", default=None, metavar="PATH",
                     help="where to write results.json (default: reports/results.json under "
                          "the rootdir)")
+    group.addoption("--chaos-report", default=None, metavar="PATH",
+                    help="where to write the HTML resilience report (default: "
+                         "reports/index.html under the rootdir)")
     group.addoption("--toxiproxy-url", default=None, metavar="URL",
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")

@@ -149,6 +149,12 @@ class ChaosSession:
             return Path(given)
         return Path(self.config.rootpath) / "reports" / "results.json"
 
+    def report_path(self) -> Path:
+        given = self.config.getoption("chaos_report")
+        if given:
+            return Path(given)
+        return Path(self.config.rootpath) / "reports" / "index.html"
+
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         terminal = terminalreporter
         if self.worker or not self.results:
@@ -156,5 +162,9 @@ class ChaosSession:
         from .report import summarize, write_results
 
         path = write_results(self.results_path(), self.results, self.seed)
+        from ..report import write_html
+
+        html = write_html(self.report_path(), json.loads(path.read_text(encoding="utf-8")))
         summarize(terminal, self.results, self.seed, path, self.config)
+        terminal.write_line(f"report: {html}")
 

@@ -1,0 +1,130 @@
+"""Render results.json as one self-contained HTML page (inline CSS, JS and SVG; no request
+leaves it). Everything shown comes from the results document, and every string from it is
+escaped: agents' answers, tool data and scenario text carry HTML and JS on purpose."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..trace import clip
+
+#: Characters of one event's JSON shown in the audit log (the full event is in results.json).
+EVENT_TEXT = 4_000
+#: Width of a timeline, in SVG user units.
+TIMELINE_WIDTH = 1000
+LANES = ("llm", "tool", "approval", "fault")
+
+
+def safe_json(value: Any) -> str:
+    """JSON that can sit inside a ``<script>`` element: no ``<``, ``>`` or ``&`` survive, so
+    ``</script>`` or ``<!--`` in the data cannot end or bend the element."""
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") \
+        .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _label(event: dict[str, Any]) -> str:
+    from ..runner import summarize
+
+    data = {k: v for k, v in event.items() if k not in ("id", "kind")}
+    return summarize(event["kind"], data)
+
+
+def timeline(run: dict[str, Any]) -> dict[str, Any]:
+    """Positions of a run's events on an SVG timeline: one lane per kind, x from timing. The
+    axis starts at the first event (the agent's start-up before it is not drawn)."""
+    times = run.get("timing", {}).get("events", {})
+    starts = [t[0] for t in times.values() if t[0] is not None]
+    origin = min(starts, default=0.0)
+    end = max([t[1] or t[0] or 0.0 for t in times.values()] + [origin + 0.001])
+    scale = TIMELINE_WIDTH / (end - origin)
+    failed = {e for v in run["verdicts"] if not v["passed"] for e in v["evidence"]}
+    marks = []
+    for event in run["trace"]:
+        start, stop = times.get(event["id"], [origin, None])
+        start = start if start is not None else origin
+        x = round((start - origin) * scale, 1)
+        width = round(max(2.0, ((stop or start) - start) * scale), 1)
+        status = event.get("status")
+        bad = event["kind"] == "fault" or (isinstance(status, int) and
+                                            (status == 0 or status >= 400))
+        lane = LANES.index(event["kind"]) if event["kind"] in LANES else len(LANES) - 1
+        marks.append({"id": event["id"], "lane": lane, "x": x,
+                      "w": min(width, TIMELINE_WIDTH - x + 2), "bad": bad,
+                      "evidence": event["id"] in failed, "label": _label(event)[:200],
+                      "t": round(start, 3)})
+    return {"marks": marks, "seconds": round(end - origin, 2), "origin": round(origin, 2),
+            "width": TIMELINE_WIDTH}
+
+
+def _audit(run: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for event in run["trace"]:
+        text = json.dumps(event, ensure_ascii=False, indent=1, sort_keys=True)
+        if len(text) > EVENT_TEXT:
+            text = text[:EVENT_TEXT] + f"\n… [{len(text) - EVENT_TEXT} more characters in " \
+                                       f"results.json]"
+        out.append({"id": event["id"], "kind": event["kind"], "label": _label(event)[:300],
+                    "text": text})
+    return out
+
+
+def _repro(run: dict[str, Any], seed: int) -> str:
+    source = run.get("source") or "scenarios/"
+    return (f"pytest --chaos --chaos-seed={seed} "
+            f"'{source}::{run['scenario']}[{run['agent']}]'")
+
+
+def context(results: dict[str, Any], min_score: float | None = None) -> dict[str, Any]:
+    runs = results["runs"]
+    agents = sorted(results["agents"])
+    categories = sorted({c for a in results["agents"].values() for c in a["categories"]})
+    scenarios: dict[str, dict[str, Any]] = {}
+    for index, run in enumerate(runs):
+        entry = scenarios.setdefault(run["scenario"], {
+            "name": run["scenario"], "category": run["category"],
+            "description": run.get("description", ""), "faults": run.get("faults", []),
+            "runs": {}})
+        key = f"r{index}"
+        entry["runs"][run["agent"]] = {
+            **run, "key": key, "timeline": timeline(run), "audit": _audit(run),
+            "repro": _repro(run, results["seed"]),
+            "failed": [v for v in run["verdicts"] if not v["passed"]],
+        }
+    ordered = sorted(scenarios.values(), key=lambda s: s["name"])
+    for s in ordered:
+        s["failed"] = any(not r["passed"] for r in s["runs"].values())
+    index = {run_key(r): {"scenario": r["scenario"], "agent": r["agent"], "score": r["score"],
+                          "passed": r["passed"],
+                          "failed_checks": [v["check"] for v in r["verdicts"] if not v["passed"]]}
+             for r in runs}
+    return {
+        "results": results, "agents": agents, "categories": categories, "scenarios": ordered,
+        "min_score": min_score, "lanes": LANES,
+        "data": safe_json({"seed": results["seed"], "agents": results["agents"],
+                           "runs": index}),
+    }
+
+
+def run_key(run: dict[str, Any]) -> str:
+    return f"{run['scenario']}[{run['agent']}]"
+
+
+def render_html(results: dict[str, Any], min_score: float | None = None) -> str:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["clip"] = clip
+    return env.get_template("report.html.j2").render(**context(results, min_score))
+
+
+def write_html(path: Path, results: dict[str, Any], min_score: float | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_html(results, min_score), encoding="utf-8")
+    return path
