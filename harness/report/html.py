@@ -82,12 +82,12 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
     agents = sorted(results["agents"])
     categories = sorted({c for a in results["agents"].values() for c in a["categories"]})
     scenarios: dict[str, dict[str, Any]] = {}
-    for index, run in enumerate(runs):
+    for number, run in enumerate(runs):
         entry = scenarios.setdefault(run["scenario"], {
             "name": run["scenario"], "category": run["category"],
             "description": run.get("description", ""), "faults": run.get("faults", []),
             "runs": {}})
-        key = f"r{index}"
+        key = f"r{number}"
         entry["runs"][run["agent"]] = {
             **run, "key": key, "timeline": timeline(run), "audit": _audit(run),
             "repro": _repro(run, results["seed"]),
@@ -96,7 +96,7 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
     ordered = sorted(scenarios.values(), key=lambda s: s["name"])
     for s in ordered:
         s["failed"] = any(not r["passed"] for r in s["runs"].values())
-    index = {run_key(r): {"scenario": r["scenario"], "agent": r["agent"], "score": r["score"],
+    summary = {run_key(r): {"scenario": r["scenario"], "agent": r["agent"], "score": r["score"],
                           "passed": r["passed"],
                           "failed_checks": [v["check"] for v in r["verdicts"] if not v["passed"]]}
              for r in runs}
@@ -104,7 +104,7 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
         "results": results, "agents": agents, "categories": categories, "scenarios": ordered,
         "min_score": min_score, "lanes": LANES,
         "data": safe_json({"seed": results["seed"], "agents": results["agents"],
-                           "runs": index}),
+                           "runs": summary}),
     }
 
 
