@@ -67,6 +67,7 @@ def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
         "*--chaos-seed=SEED*",
         "*--chaos-agent=NAME=module:attr*",
         "*--chaos-results=PATH*",
+        "*--chaos-report=PATH*",
         "*chaos_agents (linelist):*",
     ])
 
@@ -111,7 +112,11 @@ def test_resilience_table_and_results_json(project: pytest.Pytester) -> None:
         "  coats (score 0):",
         "    x business_bounds [[]critical[]]",
         f"results: {project.path / 'reports' / 'results.json'}",
+        f"report: {project.path / 'reports' / 'index.html'}",
     ])
+    html = (project.path / "reports" / "index.html").read_text()
+    assert '<td class="score bad" data-agent="bad"><b>0.0</b></td>' in html
+    assert 'id="s-coats"' in html and "http://" not in html.split("<main>")[1]
     doc = json.loads((project.path / "reports" / "results.json").read_text())
     assert doc["version"] == 1 and doc["seed"] == 0
     assert doc["agents"]["good"]["score"] == 100.0 and doc["agents"]["bad"]["score"] == 0.0
@@ -120,6 +125,11 @@ def test_resilience_table_and_results_json(project: pytest.Pytester) -> None:
     assert bad["trace"][0]["operation"] == "create_order"
     assert bad["state"]["inventory"]["audit"][0]["after"]["quantity"] == 50000
     assert set(bad["timing"]) == {"duration", "events"}
+
+
+def test_report_path_option(project: pytest.Pytester) -> None:
+    project.runpytest("--chaos", "--chaos-report", "out/chaos.html")
+    assert "agent-chaos resilience report" in (project.path / "out" / "chaos.html").read_text()
 
 
 def test_invalid_scenario_fails_alone_with_its_errors(project: pytest.Pytester) -> None:

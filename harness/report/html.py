@@ -96,10 +96,13 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
     ordered = sorted(scenarios.values(), key=lambda s: s["name"])
     for s in ordered:
         s["failed"] = any(not r["passed"] for r in s["runs"].values())
+    # What the page's search looks through. It holds untrusted text (verdicts quote tool data
+    # and answers), which is why it is embedded with safe_json.
     summary = {run_key(r): {"scenario": r["scenario"], "agent": r["agent"], "score": r["score"],
-                          "passed": r["passed"],
-                          "failed_checks": [v["check"] for v in r["verdicts"] if not v["passed"]]}
-             for r in runs}
+                            "passed": r["passed"], "description": r.get("description", ""),
+                            "faults": r.get("faults", []), "answer": clip(r["outcome"]["output"]),
+                            "verdicts": [f"{v['check']}: {v['message']}" for v in r["verdicts"]]}
+               for r in runs}
     return {
         "results": results, "agents": agents, "categories": categories, "scenarios": ordered,
         "min_score": min_score, "lanes": LANES,
