@@ -285,3 +285,66 @@ def test_same_seed_gives_identical_results(pytester: pytest.Pytester) -> None:
     other = pytester.path / "r2.json"
     pytester.runpytest("--chaos", "--chaos-seed=43", f"--chaos-results={other}", *files)
     assert not same_without_timing(docs[0], json.loads(other.read_text()))
+
+
+def test_min_score_gate_decides_the_exit_code(project: pytest.Pytester) -> None:
+    assert project.runpytest("--chaos").ret == 1  # bad fails its checks
+    passing = project.runpytest("--chaos", "--chaos-min-score", "0")
+    assert passing.ret == 0  # every agent clears the bar; the failed checks are still shown
+    passing.stdout.fnmatch_lines(["*agent-chaos gates*", "ok     bad scores 0.0 ≥ 0",
+                                  "ok     good scores 100.0 ≥ 0", "*1 failed, 1 passed*"])
+    failing = project.runpytest("--chaos", "--chaos-min-score", "50")
+    assert failing.ret == 1
+    failing.stdout.fnmatch_lines(["FAILED bad scores 0.0, below --chaos-min-score 50"])
+    only_good = project.runpytest("--chaos", "--chaos-agent", "good=myagents:good",
+                                  "--chaos-min-score", "100")
+    assert only_good.ret == 0
+
+
+def test_a_gate_does_not_hide_other_failures(project: pytest.Pytester) -> None:
+    project.makepyfile(test_plain="def test_broken():\n    assert False\n")
+    result = project.runpytest("--chaos", "--chaos-min-score", "0")
+    assert result.ret == 1
+
+
+def test_baseline_gate_shows_the_diff(project: pytest.Pytester) -> None:
+    project.runpytest("--chaos", "--chaos-agent", "good=myagents:good", "--chaos-agent",
+                      "bad=myagents:good", "--chaos-results", "base.json")
+    regressed = project.runpytest("--chaos", "--chaos-baseline", "base.json")
+    assert regressed.ret == 1
+    regressed.stdout.fnmatch_lines([
+        "FAILED bad dropped from 100.0 to 0.0 (-100.0; tolerance 1)",
+        "ok     good: 100.0 → 100.0 (+0.0; tolerance 1)",
+        "changed against the baseline (scenario [agent]: before → now):",
+        "  coats [[]bad[]]: 100 → 0 (-100)",
+    ])
+    tolerated = project.runpytest("--chaos", "--chaos-baseline", "base.json",
+                                  "--chaos-tolerance", "100")
+    assert tolerated.ret == 0
+    same = project.runpytest("--chaos", "--chaos-agent", "good=myagents:good",
+                             "--chaos-baseline", "base.json")
+    assert same.ret == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "cannot read it"),
+    ("{", "not JSON"),
+    ('{"version": 1}', "not a results.json of pytest-agent-chaos"),
+    ('{"version": 99, "agents": {}, "runs": []}', "results.json version 99"),
+])
+def test_bad_baseline_is_a_usage_error(project: pytest.Pytester, content: str | None,
+                                       message: str) -> None:
+    if content is not None:
+        (project.path / "base.json").write_text(content)
+    result = project.runpytest("--chaos", "--chaos-baseline", "base.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*--chaos-baseline base.json: {message}*"])
+
+
+def test_scores_are_junit_properties(project: pytest.Pytester) -> None:
+    project.runpytest("--chaos", "--junitxml", "junit.xml")
+    xml = (project.path / "junit.xml").read_text()
+    assert '<property name="chaos_score" value="0.0" />' in xml
+    assert '<property name="chaos_score" value="100.0" />' in xml
+    assert '<property name="chaos_failed_checks" value="business_bounds" />' in xml
+    assert "agent_chaos_result" not in xml and '"trace"' not in xml

@@ -79,7 +79,12 @@ class ScenarioItem(_ChaosItem):
         result = session.runner.run(self.scenario, self.agent)
         entry = result.to_json()
         entry["nodeid"] = self.nodeid
-        self.user_properties.append((RESULT_PROPERTY, json.dumps(entry)))
+        setattr(self, RESULT_PROPERTY, json.dumps(entry))
+        # For JUnit XML (--junitxml): the figures CI dashboards read.
+        self.user_properties += [("chaos_score", result.score), ("chaos_passed", result.passed),
+                                 ("chaos_seed", result.seed),
+                                 ("chaos_failed_checks",
+                                  ",".join(v.check for v in result.failed))]
         if not result.passed:
             raise ChecksFailed(f"{result.explain()}\n  reproduce: pytest --chaos "
                                f"--chaos-seed={session.seed} '{self.nodeid}'")

@@ -39,6 +39,14 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-report", default=None, metavar="PATH",
                     help="where to write the HTML resilience report (default: "
                          "reports/index.html under the rootdir)")
+    group.addoption("--chaos-min-score", type=float, default=None, metavar="N",
+                    help="exit non-zero if any agent's score is below N (0-100)")
+    group.addoption("--chaos-baseline", default=None, metavar="FILE",
+                    help="a previous results.json: exit non-zero if an agent's score dropped "
+                         "by more than --chaos-tolerance, and show the per-scenario diff")
+    group.addoption("--chaos-tolerance", type=float, default=1.0, metavar="POINTS",
+                    help="how many points a score may drop against --chaos-baseline "
+                         "(default 1.0)")
     group.addoption("--toxiproxy-url", default=None, metavar="URL",
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")

@@ -32,6 +32,15 @@ class ChaosSession:
         self._host: ServerHost | None = None
         self._runner: Runner | None = None
         self._given = [Path(a.split("::")[0]).resolve() for a in config.args]
+        baseline = config.getoption("chaos_baseline")
+        if baseline and self.enabled and not self.worker:
+            from .gates import load_baseline
+
+            self.baseline: dict[str, Any] | None = load_baseline(baseline)
+        else:
+            self.baseline = None
+        self.gates: Any = None
+        self.other_failures = 0  # failed tests that are not scenario runs
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -136,12 +145,42 @@ class ChaosSession:
 
     # --- results -------------------------------------------------------------------------
 
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item,
+                                  call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        entry = getattr(item, RESULT_PROPERTY, None)
+        if call.when == "call" and entry is not None:
+            # A report attribute, not a user property: it reaches the controller under xdist
+            # and stays out of JUnit XML (which gets the scores as properties instead).
+            setattr(outcome.get_result(), RESULT_PROPERTY, entry)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when != "call":  # teardown reports carry the same user_properties
+        entry = getattr(report, RESULT_PROPERTY, None)
+        if report.when == "call" and entry is not None:
+            self.results.append(json.loads(entry))
+        elif report.failed:
+            self.other_failures += 1
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.worker or not self.results:
             return
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY:
-                self.results.append(json.loads(str(value)))
+        from ..scoring import agent_scores
+        from .gates import evaluate
+
+        min_score = self.config.getoption("chaos_min_score")
+        if min_score is None and self.baseline is None:
+            return
+        self.gates = evaluate(agent_scores(self.results), self.results, min_score,
+                              self.baseline, self.config.getoption("chaos_tolerance"))
+        # With a gate, the gate decides for the scenario runs: their failed checks are still
+        # reported, but only a failed gate (or any other failing test) fails the session.
+        if self.gates.failures:
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        elif session.exitstatus == pytest.ExitCode.TESTS_FAILED and not self.other_failures:
+            session.exitstatus = pytest.ExitCode.OK
 
     def results_path(self) -> Path:
         given = self.config.getoption("chaos_results")
@@ -164,7 +203,20 @@ class ChaosSession:
         path = write_results(self.results_path(), self.results, self.seed)
         from ..report import write_html
 
-        html = write_html(self.report_path(), json.loads(path.read_text(encoding="utf-8")))
+        html = write_html(self.report_path(), json.loads(path.read_text(encoding="utf-8")),
+                          self.config.getoption("chaos_min_score"))
         summarize(terminal, self.results, self.seed, path, self.config)
         terminal.write_line(f"report: {html}")
+        gates = self.gates
+        if gates is not None and (gates.failures or gates.notes or gates.diff):
+            terminal.write_sep("-", "agent-chaos gates")
+            for line in gates.failures:
+                terminal.write_line(f"FAILED {line}", red=True, bold=True)
+            for line in gates.notes:
+                terminal.write_line(f"ok     {line}")
+            if gates.diff:
+                terminal.write_line("changed against the baseline (scenario [agent]: before → "
+                                    "now):")
+                for line in gates.diff:
+                    terminal.write_line(f"  {line}")
 
