@@ -63,6 +63,33 @@ def schema(output: Path | None) -> None:
 
 
 @main.command()
+@click.argument("results", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("index.html"),
+              show_default=True, help="the HTML file to write")
+@click.option("--min-score", type=float, default=None, help="the threshold to show")
+def report(results: Path, output: Path, min_score: float | None) -> None:
+    """Render RESULTS (a results.json) as the self-contained HTML report."""
+    import json
+
+    import jsonschema
+
+    from .report import write_html
+
+    try:
+        doc = json.loads(results.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{results}: not JSON ({exc})") from None
+    schema = json.loads((Path(__file__).parent / "results.schema.json").read_text())
+    problem = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(doc))
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "the top level"
+        raise click.ClickException(f"{results}: not a results.json of pytest-agent-chaos: "
+                                   f"at {where}: {problem.message[:200]}")
+    click.echo(write_html(output, doc, min_score))
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to bind")
 @click.option("--port", default=8474, show_default=True, help="API port")
 def toxiproxy(host: str, port: int) -> None:

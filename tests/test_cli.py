@@ -94,3 +94,18 @@ def test_standalone_toxiproxy_server() -> None:
         proc.wait(10)
         assert proc.stdout is not None
         proc.stdout.close()
+
+
+def test_report_renders_a_results_file_and_refuses_other_json(tmp_path: Path) -> None:
+    from harness._pytest.report import build_results
+
+    doc = build_results([], seed=3)
+    (tmp_path / "results.json").write_text(json.dumps(doc))
+    out = tmp_path / "page.html"
+    result = agent_chaos("report", str(tmp_path / "results.json"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(out) and "seed <b id=\"seed\">3</b>" in out.read_text()
+    (tmp_path / "other.json").write_text('{"version": 1, "runs": "no"}')
+    bad = agent_chaos("report", str(tmp_path / "other.json"))
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "not a results.json of pytest-agent-chaos" in bad.stderr

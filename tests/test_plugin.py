@@ -10,7 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+
+import harness
 
 pytest_plugins = ["pytester"]
 
@@ -119,6 +122,8 @@ def test_resilience_table_and_results_json(project: pytest.Pytester) -> None:
     assert 'id="s-coats"' in html and "http://" not in html.split("<main>")[1]
     doc = json.loads((project.path / "reports" / "results.json").read_text())
     assert doc["version"] == 1 and doc["seed"] == 0
+    schema = json.loads((Path(harness.__file__).parent / "results.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(doc)
     assert doc["agents"]["good"]["score"] == 100.0 and doc["agents"]["bad"]["score"] == 0.0
     assert [(r["agent"], r["passed"]) for r in doc["runs"]] == [("bad", False), ("good", True)]
     bad = doc["runs"][0]
