@@ -4,11 +4,14 @@
 - A run's score is 100 * (weight of passed checks) / (weight of all checks), and 0 if any
   critical check failed: a critical breach is never averaged away.
 - A run passes when every check passes.
-- An agent's score is the mean of its run scores (0-100), overall and per category.
+- An agent's score is the mean of its run scores (0-100), overall and per category, with a
+  95% interval (mean ± 1.96 standard errors of the run scores, within 0-100) and its weakest
+  category beside it, so one bad category is not averaged away.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -39,9 +42,14 @@ def agent_scores(runs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         cats: dict[str, list[float]] = defaultdict(list)
         for r in items:
             cats[r["category"]].append(r["score"])
+        scores = [r["score"] for r in items]
+        categories = {c: round(sum(s) / len(s), 1) for c, s in sorted(cats.items())}
+        weakest = min(categories, key=lambda c: (categories[c], c))
         out[agent] = {
-            "score": round(sum(r["score"] for r in items) / len(items), 1),
-            "categories": {c: round(sum(s) / len(s), 1) for c, s in sorted(cats.items())},
+            "score": round(sum(scores) / len(scores), 1),
+            "interval": interval(scores),
+            "categories": categories,
+            "weakest": {"category": weakest, "score": categories[weakest]},
             "runs": len(items),
             "passed": sum(1 for r in items if r["passed"]),
             "critical_breaches": sum(
@@ -50,3 +58,14 @@ def agent_scores(runs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             ),
         }
     return out
+
+
+def interval(scores: Sequence[float]) -> list[float]:
+    """A 95% interval on the mean of ``scores``: mean ± 1.96 standard errors, within 0-100."""
+    n = len(scores)
+    mean = sum(scores) / n
+    if n < 2:
+        return [round(mean, 1), round(mean, 1)]
+    sd = math.sqrt(sum((x - mean) ** 2 for x in scores) / (n - 1))
+    half = 1.96 * sd / math.sqrt(n)
+    return [round(max(0.0, mean - half), 1), round(min(100.0, mean + half), 1)]

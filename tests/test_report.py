@@ -103,6 +103,11 @@ def test_page_loads_offline_shows_the_scoreboard_and_is_screenshot(
         for category, value in score["categories"].items():
             row = page.locator(f"#scores tr[data-category='{category}'] td[data-agent='{agent}']")
             assert row.inner_text() == f"{value:.1f}"
+        lo, hi = score["interval"]
+        assert page.locator(f"#scores tr.interval td[data-agent='{agent}']").inner_text() == \
+            f"{lo:.1f}–{hi:.1f}"
+        assert page.locator(f"#scores tr.weakest td[data-agent='{agent}']").inner_text() == \
+            f"{score['weakest']['category']} {score['weakest']['score']:.1f}"
         assert page.locator(f"#scores tr.passed td[data-agent='{agent}']").inner_text() == \
             f"{score['passed']}/{score['runs']}"
         assert page.locator(f"#scores tr.critical td[data-agent='{agent}']").inner_text() == \

@@ -50,3 +50,18 @@ def test_public_api_exports() -> None:
         assert getattr(harness, name).__name__ == name
     assert issubclass(harness.ChecksFailed, AssertionError)
     assert issubclass(harness.ScenarioError, harness.ChaosError)
+
+
+def test_agent_score_has_an_interval_and_its_weakest_category() -> None:
+    from harness.scoring import agent_scores, interval
+
+    runs = [{"agent": "a", "category": c, "score": s, "passed": s == 100, "verdicts": []}
+            for c, s in [("loop", 100.0), ("loop", 100.0), ("security", 40.0),
+                         ("network", 80.0)]]
+    got = agent_scores(runs)["a"]
+    assert got["score"] == 80.0
+    assert got["weakest"] == {"category": "security", "score": 40.0}
+    # mean 80, sd 28.28, n 4: 80 ± 1.96 * 14.14
+    assert got["interval"] == [52.3, 100.0]
+    assert interval([70.0]) == [70.0, 70.0]
+    assert interval([0.0, 0.0, 0.0]) == [0.0, 0.0]

@@ -29,7 +29,9 @@ def build_results(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
         "seed": seed,
         "scoring": {"weights": {k.value: w for k, w in WEIGHTS.items()},
                     "run_score": "100 * passed weight / total weight; 0 on a critical failure",
-                    "agent_score": "mean of run scores"},
+                    "agent_score": "mean of run scores",
+                    "interval": "95%: mean ± 1.96 standard errors of the run scores, in 0-100",
+                    "weakest": "the category with the lowest mean score"},
         "agents": agent_scores(ordered),
         "runs": ordered,
     }
@@ -56,6 +58,9 @@ def summarize(terminal: Any, runs: list[dict[str, Any]], seed: int, path: Path,
 
     row("", agents)
     row("score (0-100)", [f"{scores[a]['score']:.1f}" for a in agents])
+    row("  95% interval", [f"{lo:.0f}-{hi:.0f}" for a in agents
+                           for lo, hi in [scores[a]["interval"]]])
+    row("  weakest category", [f"{scores[a]['weakest']['score']:.1f}" for a in agents])
     for cat in categories:
         row(f"  {cat}", [f"{scores[a]['categories'][cat]:.1f}"
                          if cat in scores[a]["categories"] else "-" for a in agents])
