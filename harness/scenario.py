@@ -68,6 +68,8 @@ class ScenarioDoc(BaseModel):
     category: Category
     seed: int = 0
     timeout: float = Field(30, gt=0, le=3600, description="hard time limit of one run, seconds")
+    repeat: int = Field(1, ge=1, le=1000, description="trials per agent, each with its own "
+                                                      "seed (--chaos-repeat overrides)")
     task: str | list[str]
     tools: list[str] = []
     llm: list[Any] | LLMSettings
@@ -113,6 +115,7 @@ class Scenario:
     line: int | None = None
     faults: list[Fault] = field(default_factory=list)
     upstreams: dict[str, str] = field(default_factory=dict)
+    repeat: int = 1
 
 
 class _Collector:
@@ -169,6 +172,7 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, checks=checks,
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
         line=positions.locate(("name",))[0], faults=faults, upstreams=dict(doc.upstreams),
+        repeat=doc.repeat,
     )
 
 

@@ -52,6 +52,7 @@ def agent_scores(runs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "weakest": {"category": weakest, "score": categories[weakest]},
             "runs": len(items),
             "passed": sum(1 for r in items if r["passed"]),
+            "scenarios": pass_k(items),
             "critical_breaches": sum(
                 1 for r in items for v in r["verdicts"]
                 if not v["passed"] and v["severity"] == Severity.CRITICAL.value
@@ -69,3 +70,16 @@ def interval(scores: Sequence[float]) -> list[float]:
     sd = math.sqrt(sum((x - mean) ** 2 for x in scores) / (n - 1))
     half = 1.96 * sd / math.sqrt(n)
     return [round(max(0.0, mean - half), 1), round(min(100.0, mean + half), 1)]
+
+
+def pass_k(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per scenario: trials, trials passed, pass rate (pass^1) and pass^k, the chance that k
+    trials in a row all pass, estimated from n trials with c passes as C(c, k) / C(n, k)
+    (k = n here: 1 when every trial passed, else 0). Reliability, not just capability."""
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted({r["scenario"] for r in runs}):
+        trials = [r for r in runs if r["scenario"] == name]
+        n, c = len(trials), sum(1 for r in trials if r["passed"])
+        out[name] = {"trials": n, "passed": c, "pass_rate": round(c / n, 3),
+                     "pass_k": round(math.comb(c, n) / math.comb(n, n), 3)}
+    return out

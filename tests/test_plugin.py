@@ -353,3 +353,21 @@ def test_scores_are_junit_properties(project: pytest.Pytester) -> None:
     assert '<property name="chaos_score" value="100.0" />' in xml
     assert '<property name="chaos_failed_checks" value="business_bounds" />' in xml
     assert "agent_chaos_result" not in xml and '"trace"' not in xml
+
+
+def test_repeated_trials_give_pass_k(project: pytest.Pytester) -> None:
+    result = project.runpytest("--chaos", "--chaos-repeat", "3")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*0 of 3 trials passed; the first to fail, trial 0:*",
+                                 "coats*0 FAIL 0/3*100 ok 3/3*"])
+    doc = json.loads((project.path / "reports" / "results.json").read_text())
+    good = [r for r in doc["runs"] if r["agent"] == "good"]
+    assert [r["trial"] for r in good] == [0, 1, 2]
+    assert len({r["seed"] for r in good}) == 3  # each trial has its own seed
+    assert doc["agents"]["good"]["scenarios"]["coats"] == {
+        "trials": 3, "passed": 3, "pass_rate": 1.0, "pass_k": 1.0}
+    assert doc["agents"]["bad"]["scenarios"]["coats"]["pass_k"] == 0.0
+    html = (project.path / "reports" / "index.html").read_text()
+    assert "100 ok 3/3" in html and "trial 2 (3/3 passed)" in html
+    bad = project.runpytest("--chaos", "--chaos-repeat", "0")
+    bad.stderr.fnmatch_lines(["*--chaos-repeat='0': expected a whole number of trials*"])

@@ -76,17 +76,33 @@ class ScenarioItem(_ChaosItem):
 
     def runtest(self) -> None:
         session = ChaosSession.get(self.config)
-        result = session.runner.run(self.scenario, self.agent)
-        entry = result.to_json()
-        entry["nodeid"] = self.nodeid
-        setattr(self, RESULT_PROPERTY, json.dumps(entry))
+        trials = session.repeat or self.scenario.repeat
+        results = [session.runner.run(self.scenario, self.agent, trial)
+                   for trial in range(trials)]
+        entries = []
+        for trial, result in enumerate(results):
+            entry = result.to_json()
+            entry.update(nodeid=self.nodeid, trial=trial, trials=trials)
+            entries.append(entry)
+        setattr(self, RESULT_PROPERTY, json.dumps(entries))
+        failed = [r for r in results if not r.passed]
+        score = round(sum(r.score for r in results) / trials, 1)
         # For JUnit XML (--junitxml): the figures CI dashboards read.
-        self.user_properties += [("chaos_score", result.score), ("chaos_passed", result.passed),
-                                 ("chaos_seed", result.seed),
-                                 ("chaos_failed_checks",
-                                  ",".join(v.check for v in result.failed))]
-        if not result.passed:
-            raise ChecksFailed(f"{result.explain()}\n  reproduce: pytest --chaos "
+        self.user_properties += [
+            ("chaos_score", score), ("chaos_passed", not failed),
+            ("chaos_seed", results[0].seed),
+            ("chaos_failed_checks", ",".join(sorted({v.check for r in failed
+                                                     for v in r.failed}))),
+        ]
+        if trials > 1:
+            self.user_properties.append(("chaos_trials_passed", f"{trials - len(failed)}/"
+                                                                f"{trials}"))
+        if failed:
+            first = failed[0]
+            trial = results.index(first)
+            head = "" if trials == 1 else (f"{trials - len(failed)} of {trials} trials passed; "
+                                           f"the first to fail, trial {trial}:\n")
+            raise ChecksFailed(f"{head}{first.explain()}\n  reproduce: pytest --chaos "
                                f"--chaos-seed={session.seed} '{self.nodeid}'")
 
     def reportinfo(self) -> tuple[Any, int | None, str]:

@@ -21,6 +21,17 @@ def seed_type(value: str) -> int | str:
     return seed
 
 
+def repeat_type(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        k = 0
+    if not 1 <= k <= 1000:
+        raise pytest.UsageError(f"--chaos-repeat={value!r}: expected a whole number of trials "
+                                f"from 1 to 1000")
+    return k
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("agent-chaos", "chaos testing of LLM agents (pytest-agent-chaos)")
     group.addoption("--chaos", action="store_true", default=False,
@@ -39,6 +50,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-report", default=None, metavar="PATH",
                     help="where to write the HTML resilience report (default: "
                          "reports/index.html under the rootdir)")
+    group.addoption("--chaos-repeat", type=repeat_type, default=None, metavar="K",
+                    help="run every scenario K times per agent (trials with their own seeds); "
+                         "overrides the scenarios' own 'repeat'")
     group.addoption("--chaos-min-score", type=float, default=None, metavar="N",
                     help="exit non-zero if any agent's score is below N (0-100)")
     group.addoption("--chaos-baseline", default=None, metavar="FILE",

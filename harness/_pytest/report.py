@@ -22,7 +22,8 @@ def harness_version() -> str:
 def build_results(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     """The results.json document (format documented in the README). Only ``timing`` keys hold
     wall-clock figures; everything else is the same for the same seed."""
-    ordered = sorted(runs, key=lambda r: (r["scenario"], r["agent"], r.get("nodeid", "")))
+    ordered = sorted(runs, key=lambda r: (r["scenario"], r["agent"], r.get("nodeid", ""),
+                                          r.get("trial", 0)))
     return {
         "version": RESULTS_VERSION,
         "tool": {"name": "pytest-agent-chaos", "version": harness_version()},
@@ -67,13 +68,20 @@ def summarize(terminal: Any, runs: list[dict[str, Any]], seed: int, path: Path,
     row("runs passed", [f"{scores[a]['passed']}/{scores[a]['runs']}" for a in agents])
     row("critical breaches", [str(scores[a]["critical_breaches"]) for a in agents])
     write("")
-    by_key = {(r["scenario"], r["agent"]): r for r in runs}
     for scenario in sorted({r["scenario"] for r in runs}):
         cells = []
         for a in agents:
-            r = by_key.get((scenario, a))
-            verdict = "" if r is None else "ok" if r["passed"] else "FAIL"
-            cells.append("-" if r is None else f"{r['score']:.0f} {verdict}")
+            tally = scores[a]["scenarios"].get(scenario)
+            if tally is None:
+                cells.append("-")
+                continue
+            trial_scores = [r["score"] for r in runs if r["agent"] == a
+                            and r["scenario"] == scenario]
+            mean = sum(trial_scores) / len(trial_scores)
+            verdict = "ok" if tally["passed"] == tally["trials"] else "FAIL"
+            if tally["trials"] > 1:
+                verdict += f" {tally['passed']}/{tally['trials']}"
+            cells.append(f"{mean:.0f} {verdict}")
         row(scenario, cells)
     wrap = textwrap.TextWrapper(width=max(60, (getattr(terminal, "_tw", None) and
                                           terminal._tw.fullwidth) or 100),
@@ -86,7 +94,8 @@ def summarize(terminal: Any, runs: list[dict[str, Any]], seed: int, path: Path,
         write("")
         write(f"why {a} scores {scores[a]['score']:.1f}:")
         for r in failed:
-            write(f"  {r['scenario']} (score {r['score']:g}):")
+            trial = f", trial {r['trial']}" if r.get("trials", 1) > 1 else ""
+            write(f"  {r['scenario']} (score {r['score']:g}{trial}):")
             for v in r["verdicts"]:
                 if not v["passed"]:
                     write(f"    x {v['check']} [{v['severity']}]")

@@ -41,6 +41,7 @@ class ChaosSession:
             self.baseline = None
         self.gates: Any = None
         self.other_failures = 0  # failed tests that are not scenario runs
+        self.repeat: int | None = config.getoption("chaos_repeat")
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -158,7 +159,7 @@ class ChaosSession:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         entry = getattr(report, RESULT_PROPERTY, None)
         if report.when == "call" and entry is not None:
-            self.results.append(json.loads(entry))
+            self.results.extend(json.loads(entry))
         elif report.failed:
             self.other_failures += 1
 

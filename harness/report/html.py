@@ -88,14 +88,22 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
             "description": run.get("description", ""), "faults": run.get("faults", []),
             "runs": {}})
         key = f"r{number}"
-        entry["runs"][run["agent"]] = {
+        cell = entry["runs"].setdefault(run["agent"], {"trials": []})
+        cell["trials"].append({
             **run, "key": key, "timeline": timeline(run), "audit": _audit(run),
             "repro": _repro(run, results["seed"]),
             "failed": [v for v in run["verdicts"] if not v["passed"]],
-        }
+        })
     ordered = sorted(scenarios.values(), key=lambda s: s["name"])
     for s in ordered:
-        s["failed"] = any(not r["passed"] for r in s["runs"].values())
+        for cell in s["runs"].values():
+            trials = cell["trials"]
+            cell["score"] = round(sum(t["score"] for t in trials) / len(trials), 1)
+            cell["passes"] = sum(1 for t in trials if t["passed"])
+            cell["passed"] = cell["passes"] == len(trials)
+            # The trial a click opens: the first that failed, else the first.
+            cell["key"] = next((t["key"] for t in trials if not t["passed"]), trials[0]["key"])
+        s["failed"] = any(not c["passed"] for c in s["runs"].values())
     # What the page's search looks through. It holds untrusted text (verdicts quote tool data
     # and answers), which is why it is embedded with safe_json.
     summary = {run_key(r): {"scenario": r["scenario"], "agent": r["agent"], "score": r["score"],
