@@ -105,7 +105,7 @@ def test_page_loads_offline_shows_the_scoreboard_and_is_screenshot(
             assert row.inner_text() == f"{value:.1f}"
         lo, hi = score["interval"]
         assert page.locator(f"#scores tr.interval td[data-agent='{agent}']").inner_text() == \
-            f"{lo:.1f}–{hi:.1f}"
+            f"{lo:.1f}\u2013{hi:.1f}"
         assert page.locator(f"#scores tr.weakest td[data-agent='{agent}']").inner_text() == \
             f"{score['weakest']['category']} {score['weakest']['score']:.1f}"
         assert page.locator(f"#scores tr.passed td[data-agent='{agent}']").inner_text() == \
