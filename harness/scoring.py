@@ -53,6 +53,7 @@ def agent_scores(runs: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "runs": len(items),
             "passed": sum(1 for r in items if r["passed"]),
             "scenarios": pass_k(items),
+            **steady_state(items),
             "critical_breaches": sum(
                 1 for r in items for v in r["verdicts"]
                 if not v["passed"] and v["severity"] == Severity.CRITICAL.value
@@ -83,3 +84,18 @@ def pass_k(runs: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         out[name] = {"trials": n, "passed": c, "pass_rate": round(c / n, 3),
                      "pass_k": round(math.comb(c, n) / math.comb(n, n), 3)}
     return out
+
+
+def steady_state(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Over the scenarios with faults that have a steady-state run: ``utility`` (mean score
+    with no fault), ``under_fault`` (mean score with the faults), ``degradation`` (the
+    difference), and how many runs ``deviated`` (held without faults, broke with them)."""
+    first = [r for r in runs if "steady_state" in r and r.get("trial", 0) == 0]
+    if not first:
+        return {}
+    calm = sum(r["steady_state"]["score"] for r in first) / len(first)
+    stormy = sum(r["score"] for r in first) / len(first)
+    return {"utility": round(calm, 1), "under_fault": round(stormy, 1),
+            "degradation": round(calm - stormy, 1) + 0.0,
+            "deviated": sum(1 for r in runs if "steady_state" in r
+                            and r["steady_state"]["verdict"] == "deviated")}

@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 import harness
+from harness._paths import builtin_scenarios
 
 pytest_plugins = ["pytester"]
 
@@ -371,3 +372,23 @@ def test_repeated_trials_give_pass_k(project: pytest.Pytester) -> None:
     assert "100 ok 3/3" in html and "trial 2 (3/3 passed)" in html
     bad = project.runpytest("--chaos", "--chaos-repeat", "0")
     bad.stderr.fnmatch_lines(["*--chaos-repeat='0': expected a whole number of trials*"])
+
+
+def test_steady_state_utility_and_degradation(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI + "chaos_agents =\n    guarded=examples.agents.guarded:run\n"
+                           "    naive=examples.agents.naive:run\n")
+    scenario = pytester.path / "storm.yaml"
+    scenario.write_text((builtin_scenarios() / "retry-after-storm.yaml").read_text())
+    result = pytester.runpytest("--chaos", str(scenario), "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["utility, no faults*100.0*100.0*", "  under fault*100.0*75.0*",
+                                 "  degradation*0.0*25.0*"])
+    doc = json.loads((pytester.path / "reports" / "results.json").read_text())
+    verdicts = {r["agent"]: r["steady_state"]["verdict"] for r in doc["runs"]}
+    assert verdicts == {"guarded": "held", "naive": "deviated"}
+    assert doc["agents"]["naive"]["deviated"] == 1
+    html = (pytester.path / "reports" / "index.html").read_text()
+    assert "verdict: <b class=\"bad\">deviated</b>" in html
+    skipped = pytester.runpytest("--chaos", str(scenario), "--chaos-no-steady-state")
+    skipped_doc = json.loads((pytester.path / "reports" / "results.json").read_text())
+    assert all("steady_state" not in r for r in skipped_doc["runs"])
+    assert "utility, no faults" not in skipped.stdout.str()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,14 @@ class ScenarioFile(pytest.File):
         for agent in session.agents:
             yield ScenarioItem.from_parent(self, name=f"{scenario.name}[{agent.name}]",
                                            scenario=scenario, agent=agent)
+
+
+def deviation(steady: dict[str, Any], passed: bool) -> str:
+    """Chaos Toolkit's verdicts: the guardrails held under the faults; the run deviated from
+    a steady state that held without them; or the steady state itself was not met."""
+    if not steady["passed"]:
+        return "steady state not met"
+    return "held" if passed else "deviated"
 
 
 class _ChaosItem(pytest.Item):
@@ -79,10 +88,18 @@ class ScenarioItem(_ChaosItem):
         trials = session.repeat or self.scenario.repeat
         results = [session.runner.run(self.scenario, self.agent, trial)
                    for trial in range(trials)]
+        steady = None
+        if self.scenario.faults and session.steady_state:
+            # The steady state (Chaos Toolkit's term): the same run with no fault injected.
+            calm = session.runner.run(dataclasses.replace(self.scenario, faults=[]), self.agent)
+            steady = {"passed": calm.passed, "score": calm.score,
+                      "failed_checks": [v.check for v in calm.failed]}
         entries = []
         for trial, result in enumerate(results):
             entry = result.to_json()
             entry.update(nodeid=self.nodeid, trial=trial, trials=trials)
+            if steady is not None:
+                entry["steady_state"] = {**steady, "verdict": deviation(steady, result.passed)}
             entries.append(entry)
         setattr(self, RESULT_PROPERTY, json.dumps(entries))
         failed = [r for r in results if not r.passed]

@@ -53,6 +53,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-repeat", type=repeat_type, default=None, metavar="K",
                     help="run every scenario K times per agent (trials with their own seeds); "
                          "overrides the scenarios' own 'repeat'")
+    group.addoption("--chaos-no-steady-state", action="store_true", default=False,
+                    help="skip the fault-free run of each scenario with faults (the steady "
+                         "state that utility and degradation are measured against)")
     group.addoption("--chaos-min-score", type=float, default=None, metavar="N",
                     help="exit non-zero if any agent's score is below N (0-100)")
     group.addoption("--chaos-baseline", default=None, metavar="FILE",

@@ -32,7 +32,10 @@ def build_results(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
                     "run_score": "100 * passed weight / total weight; 0 on a critical failure",
                     "agent_score": "mean of run scores",
                     "interval": "95%: mean ± 1.96 standard errors of the run scores, in 0-100",
-                    "weakest": "the category with the lowest mean score"},
+                    "weakest": "the category with the lowest mean score",
+                    "utility": "mean steady-state score (the run without its faults) over the "
+                               "scenarios with faults; under_fault: the mean with them; "
+                               "degradation: the difference"},
         "agents": agent_scores(ordered),
         "runs": ordered,
     }
@@ -65,6 +68,10 @@ def summarize(terminal: Any, runs: list[dict[str, Any]], seed: int, path: Path,
     for cat in categories:
         row(f"  {cat}", [f"{scores[a]['categories'][cat]:.1f}"
                          if cat in scores[a]["categories"] else "-" for a in agents])
+    if any("utility" in scores[a] for a in agents):
+        for key, label in (("utility", "utility, no faults"), ("under_fault", "  under fault"),
+                           ("degradation", "  degradation")):
+            row(label, [f"{scores[a][key]:.1f}" if key in scores[a] else "-" for a in agents])
     row("runs passed", [f"{scores[a]['passed']}/{scores[a]['runs']}" for a in agents])
     row("critical breaches", [str(scores[a]["critical_breaches"]) for a in agents])
     write("")

@@ -42,6 +42,7 @@ class ChaosSession:
         self.gates: Any = None
         self.other_failures = 0  # failed tests that are not scenario runs
         self.repeat: int | None = config.getoption("chaos_repeat")
+        self.steady_state: bool = not config.getoption("chaos_no_steady_state")
 
     # --- lifecycle -----------------------------------------------------------------------
 
