@@ -22,16 +22,19 @@ def test_a_critical_failure_zeroes_the_run() -> None:
 
 
 def test_agent_scores_overall_and_per_category() -> None:
-    def run(agent: str, cat: str, score: float, crit: bool = False) -> dict[str, object]:
+    def run(name: str, cat: str, score: float, crit: bool = False) -> dict[str, object]:
         verdicts = [{"passed": not crit, "severity": "critical"}]
-        return {"agent": agent, "category": cat, "score": score, "passed": score == 100,
-                "verdicts": verdicts}
+        return {"scenario": name, "agent": "a", "category": cat, "score": score,
+                "passed": score == 100, "verdicts": verdicts}
 
-    scores = agent_scores([run("a", "loop", 100), run("a", "loop", 50),
-                           run("a", "security", 0, crit=True)])
-    assert scores["a"]["score"] == 50.0
-    assert scores["a"]["categories"] == {"loop": 75.0, "security": 0.0}
-    assert scores["a"]["passed"] == 1 and scores["a"]["critical_breaches"] == 1
+    scores = agent_scores([run("s1", "loop", 100), run("s2", "loop", 50),
+                           run("s2", "loop", 100), run("s3", "security", 0, crit=True)])
+    assert scores["a"]["score"] == 62.5
+    assert scores["a"]["categories"] == {"loop": 83.3, "security": 0.0}
+    assert scores["a"]["passed"] == 2 and scores["a"]["critical_breaches"] == 1
+    assert scores["a"]["scenarios"]["s2"] == {"trials": 2, "passed": 1, "pass_rate": 0.5,
+                                              "pass_k": 0.0}
+    assert scores["a"]["scenarios"]["s1"]["pass_k"] == 1.0
 
 
 PUBLIC = ["Agent", "AgentConfigError", "AgentEnv", "ChaosError", "Check", "CheckContext",
@@ -55,9 +58,10 @@ def test_public_api_exports() -> None:
 def test_agent_score_has_an_interval_and_its_weakest_category() -> None:
     from harness.scoring import agent_scores, interval
 
-    runs = [{"agent": "a", "category": c, "score": s, "passed": s == 100, "verdicts": []}
-            for c, s in [("loop", 100.0), ("loop", 100.0), ("security", 40.0),
-                         ("network", 80.0)]]
+    runs = [{"scenario": f"s{i}", "agent": "a", "category": c, "score": s,
+             "passed": s == 100, "verdicts": []}
+            for i, (c, s) in enumerate( [("loop", 100.0), ("loop", 100.0), ("security", 40.0),
+                         ("network", 80.0)])]
     got = agent_scores(runs)["a"]
     assert got["score"] == 80.0
     assert got["weakest"] == {"category": "security", "score": 40.0}
