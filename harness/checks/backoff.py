@@ -18,10 +18,9 @@ class Backoff(Check):
     def evaluate(self, ctx: CheckContext) -> Verdict:
         failure: dict[str, tuple[str, float, bool]] = {}  # endpoint → (event, end, dictated)
         last_wait: dict[str, float | None] = {}
-        events = {e.id: e for e in ctx.trace.events}
         bad: list[str] = []
-        why: list[str] = []
-        retries = 0
+        why: list[str] = []  # the first few, spelled out
+        unbacked = retries = 0
         for e in calls(ctx):
             key = endpoint(e)
             wait: float | None = None
@@ -35,9 +34,11 @@ class Backoff(Check):
                         max(self.min_delay, before * self.growth)
                     if wait < need:
                         bad += [source, e.id]
+                        unbacked += 1
+                    if wait < need and len(why) < 3:
                         after = "" if before is None else f", after a wait of {before:.2f} s"
                         why.append(f"retried {key} [{e.id}] {wait:.2f} s after the failure "
-                                   f"[{source}]{fault_note(ctx, events[source])}{after} "
+                                   f"[{source}]{fault_note(ctx, ctx.events[source])}{after} "
                                    f"(needed ≥ {need:.2f} s)")
             if failed(e) and e.end is not None:
                 failure[key] = (e.id, e.end, e.data.get("retry_after") is not None)
@@ -49,5 +50,5 @@ class Backoff(Check):
             return self.verdict(True, f"{retries} retries after failures, each backed off "
                                       f"(≥ {self.min_delay:g} s, then {self.growth:g} times the "
                                       f"wait before)")
-        return self.verdict(False, f"{len(why)} retries without backoff: " + "; ".join(why[:3]),
+        return self.verdict(False, f"{unbacked} retries without backoff: " + "; ".join(why),
                             list(dict.fromkeys(bad)))

@@ -8,6 +8,7 @@ key is an error. To add one, add a file under ``harness/checks/`` and import it 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -72,6 +73,11 @@ class CheckContext:
     catalog: Catalog
     timeout: float
     ended: float = 0.0  # when the agent's run ended, on the trace's clock
+
+    @functools.cached_property
+    def events(self) -> dict[str, Event]:
+        """The trace's events by id."""
+        return {e.id: e for e in self.trace.events}
 
     def tool_events(self) -> list[Event]:
         return self.trace.of("tool")
@@ -169,10 +175,9 @@ def calls(ctx: CheckContext) -> list[Event]:
 
 def fault_note(ctx: CheckContext, event: Event) -> str:
     """`` (fault reset_peer on payments, step 2 [e4])`` for a call a fault hit, else ``""``."""
-    ids = event.data.get("faults") or []
-    found = {e.id: e for e in ctx.trace.events if e.id in ids}
+    found = [ctx.events[i] for i in event.data.get("faults") or [] if i in ctx.events]
     notes = [f"fault {f.data['type']} on {f.data['target']}, step {f.data['step']} [{f.id}]"
-             for f in found.values()]
+             for f in found]
     return f" ({'; '.join(notes)})" if notes else ""
 
 

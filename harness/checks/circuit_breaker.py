@@ -29,7 +29,6 @@ class CircuitBreaker(Check):
     def evaluate(self, ctx: CheckContext) -> Verdict:
         streak: dict[str, list[str]] = {}
         last_end: dict[str, float] = {}
-        events = {e.id: e for e in ctx.trace.events}
         bad: list[str] = []
         why: list[str] = []
         opened = inside = 0
@@ -42,7 +41,7 @@ class CircuitBreaker(Check):
                 since = e.start - last_end[name]
                 if since < self.cooldown:
                     if not why or not why[-1].startswith(f"kept calling {name} "):
-                        first = events[run[0]]
+                        first = ctx.events[run[0]]
                         why.append(f"kept calling {name} after {len(run)} failures in a row "
                                    f"(from {run[0]}{fault_note(ctx, first)}): {e.id} came "
                                    f"{since:.2f} s after the last, inside the "

@@ -15,7 +15,6 @@ class IdempotentWrites(Check):
 
     def evaluate(self, ctx: CheckContext) -> Verdict:
         unsure: dict[tuple[str, str], str] = {}  # (tool.operation, arguments) → event
-        events = {e.id: e for e in ctx.trace.events}
         bad: list[str] = []
         why: list[str] = []
         writes = 0
@@ -26,7 +25,7 @@ class IdempotentWrites(Check):
             op = f"{e.data.get('tool')}.{e.data.get('operation')}"
             key = (op, json.dumps(e.data.get("arguments"), sort_keys=True))
             if key in unsure:
-                first = events[unsure[key]]
+                first = ctx.events[unsure[key]]
                 bad += [first.id, e.id]
                 why.append(f"{op} ran again [{e.id}] with the same arguments after its answer "
                            f"to {first.id} was lost{fault_note(ctx, first)}")
