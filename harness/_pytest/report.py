@@ -41,16 +41,15 @@ def build_results(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     }
 
 
-def write_results(path: Path, runs: list[dict[str, Any]], seed: int) -> Path:
+def write_results(path: Path, doc: dict[str, Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(build_results(runs, seed), indent=1, ensure_ascii=False) + "\n",
-                    encoding="utf-8")
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 
-def summarize(terminal: Any, runs: list[dict[str, Any]], seed: int, path: Path,
-              config: Any) -> None:
-    scores = agent_scores(runs)
+def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
+    """The resilience table and the "why" section, from a results document."""
+    runs, seed, scores = doc["runs"], doc["seed"], doc["agents"]
     agents = list(scores)
     write = terminal.write_line
     terminal.write_sep("=", f"agent-chaos resilience (seed {seed})")

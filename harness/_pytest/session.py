@@ -200,14 +200,13 @@ class ChaosSession:
         terminal = terminalreporter
         if self.worker or not self.results:
             return
-        from .report import summarize, write_results
-
-        path = write_results(self.results_path(), self.results, self.seed)
         from ..report import write_html
+        from .report import build_results, summarize, write_results
 
-        html = write_html(self.report_path(), json.loads(path.read_text(encoding="utf-8")),
-                          self.config.getoption("chaos_min_score"))
-        summarize(terminal, self.results, self.seed, path, self.config)
+        doc = build_results(self.results, self.seed)
+        path = write_results(self.results_path(), doc)
+        html = write_html(self.report_path(), doc, self.config.getoption("chaos_min_score"))
+        summarize(terminal, doc, path)
         terminal.write_line(f"report: {html}")
         gates = self.gates
         if gates is not None and (gates.failures or gates.notes or gates.diff):
