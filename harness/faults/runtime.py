@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -138,17 +137,13 @@ class RunFaults:
     async def _switch(self, i: int, on: bool) -> None:
         fault = self.faults[i]
         assert isinstance(fault, NetworkFault)
-        if self.control is not None:
-            action: Callable[[], None]
+        control = self.control
+        if control is not None:  # the client blocks: run it off the loop, and wait for it
+            loop = asyncio.get_running_loop()
             if on:
-                def action() -> None:
-                    assert self.control is not None
-                    self.control.add(fault.api, f"fault{i}", fault)
+                await loop.run_in_executor(None, control.add, fault.api, f"fault{i}", fault)
             else:
-                def action() -> None:
-                    assert self.control is not None
-                    self.control.remove(fault.api, f"fault{i}")
-            await asyncio.get_running_loop().run_in_executor(None, action)
+                await loop.run_in_executor(None, control.remove, fault.api, f"fault{i}")
         if on:
             self._on[i] = self._event(i, "on", call=self._counts[i] or None)
         else:

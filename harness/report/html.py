@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..runner import summarize
 from ..trace import clip
 
 #: Characters of one event's JSON shown in the audit log (the full event is in results.json).
@@ -26,8 +27,6 @@ def safe_json(value: Any) -> str:
 
 
 def _label(event: dict[str, Any]) -> str:
-    from ..runner import summarize
-
     data = {k: v for k, v in event.items() if k not in ("id", "kind")}
     return summarize(event["kind"], data)
 

@@ -281,7 +281,6 @@ class Connection:
         self.links = [Link(self, "upstream", client, upstream),
                       Link(self, "downstream", upstream, client)]
         self._tasks: list[asyncio.Task[None]] = []
-        self.done = asyncio.Event()
 
     async def run(self) -> None:
         for link in self.links:
@@ -302,7 +301,6 @@ class Connection:
         for task in self._tasks:
             if task is not current:
                 task.cancel()
-        self.done.set()
 
     def reset(self, direction: Direction) -> None:
         """Close with RST towards the receiving side of ``direction``."""
