@@ -97,6 +97,11 @@ class Agent:
             raise AgentConfigError(f"agent name {self.name!r} may use only letters, digits, "
                                    f"'_', '.' and '-'")
 
+    @property
+    def spec(self) -> str:
+        """The spec that gives this agent again: ``NAME=module:attr`` or ``NAME=exec:CMD``."""
+        return f"{self.name}={'exec:' if self.kind == 'command' else ''}{self.target}"
+
     @classmethod
     def parse(cls, spec: str) -> Agent:
         """``NAME=module:attr`` or ``NAME=exec:COMMAND``."""

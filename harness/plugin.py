@@ -26,7 +26,9 @@ def pytest_configure(config: pytest.Config) -> None:
     ChaosSession.install(config)
 
 
-def pytest_configure_node(node: Any) -> None:  # pytest-xdist: same seed on every worker
+# pytest-xdist's hook: optional, so pytest runs without xdist installed.
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:  # same seed on every worker
     from ._pytest.session import ChaosSession
 
     node.workerinput["agent_chaos_seed"] = ChaosSession.get(node.config).seed

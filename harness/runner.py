@@ -11,6 +11,7 @@ from ._seed import derive
 from .agents import Agent, AgentEnv, coerce_agent, launch
 from .checks.base import CheckContext, Outcome, Severity, Verdict
 from .errors import ChecksFailed
+from .goals import Goal, GoalResult
 from .network import Network, RunToxics
 from .scenario import Scenario
 from .scoring import run_score
@@ -34,11 +35,18 @@ class RunResult:
     tools: dict[str, ToolState]
     outcome: Outcome
     verdicts: list[Verdict]
+    goal: GoalResult
     score: float
 
     @property
     def passed(self) -> bool:
-        return all(v.passed for v in self.verdicts)
+        """The job was done (the goal met) and every guardrail held."""
+        return self.goal.met and all(v.passed for v in self.verdicts)
+
+    @property
+    def breached(self) -> bool:
+        """A critical guardrail failed."""
+        return any(v.severity is Severity.CRITICAL for v in self.failed)
 
     @property
     def failed(self) -> list[Verdict]:
@@ -46,10 +54,17 @@ class RunResult:
 
     def explain(self) -> str:
         """The failed checks with their evidence, as a pytest failure shows them."""
-        lines = [f"agent {self.agent!r} broke {len(self.failed)} of {len(self.verdicts)} "
-                 f"guardrail checks in scenario {self.scenario.name!r} "
+        broke = f"broke {len(self.failed)} of {len(self.verdicts)} guardrail checks"
+        if not self.goal.met:
+            broke = f"missed the goal and {broke}" if self.failed else "missed the goal"
+        lines = [f"agent {self.agent!r} {broke} in scenario {self.scenario.name!r} "
                  f"(score {self.score:g}/100, seed {self.seed}):"]
         events = {e.id: e for e in self.trace.events}
+        if not self.goal.met:
+            lines.append(f"  ✗ goal {self.scenario.goal.describe()}: {self.goal.message}")
+            for eid in self.goal.evidence[:3]:
+                if eid in events:
+                    lines.append(f"      {eid}: {summarize(events[eid].kind, events[eid].data)}")
         for v in self.failed:
             lines.append(f"  ✗ {v.check} [{v.severity.value}]: {v.message}")
             for eid in v.evidence[:3]:
@@ -69,7 +84,8 @@ class RunResult:
         return "\n".join(lines)
 
     def assert_resilient(self) -> None:
-        """Raise ``ChecksFailed`` (an AssertionError) if any check failed."""
+        """Raise ``ChecksFailed`` (an AssertionError) if the goal was missed or any check
+        failed."""
         if not self.passed:
             raise ChecksFailed(self.explain())
 
@@ -85,6 +101,8 @@ class RunResult:
             "session": self.session_id,
             "passed": self.passed,
             "score": self.score,
+            "goal": {"goal": self.scenario.goal.to_json(),
+                     "describe": self.scenario.goal.describe(), **self.goal.to_json()},
             "faults": [f.describe() for f in self.scenario.faults],
             "outcome": self.outcome.to_json(),
             "verdicts": [v.to_json() for v in self.verdicts],
@@ -186,8 +204,16 @@ class Runner:
         ctx = CheckContext(world.trace, world.tools, outcome, self.catalog, scenario.timeout,
                            ended)
         verdicts = [_evaluate(check, ctx) for check in scenario.checks]
+        goal = _judge(scenario.goal, ctx)
         return RunResult(scenario, agent.name, seed, session, world.trace, world.tools, outcome,
-                         verdicts, run_score(verdicts))
+                         verdicts, goal, run_score(verdicts, goal.met))
+
+
+def _judge(goal: Goal, ctx: CheckContext) -> GoalResult:
+    try:
+        return goal.evaluate(ctx)
+    except Exception as exc:  # a broken goal is a missed one, with the reason
+        return GoalResult(False, f"the goal itself failed: {type(exc).__name__}: {exc}")
 
 
 def _evaluate(check: Any, ctx: CheckContext) -> Verdict:

@@ -21,6 +21,7 @@ from ._yaml import Positions, format_path, load_yaml
 from .checks import CHECKS, Check
 from .errors import Problem, ScenarioError
 from .faults import FAULTS, Fault
+from .goals import GOALS, Goal, parse_goal
 from .llm import behaviours as _behaviours  # noqa: F401 - registers the behaviours
 from .llm.turns import TURNS, Turn, TurnProblem, parse_turn, pydantic_problems, validate_params
 from .world.catalog import Catalog, get_catalog
@@ -73,6 +74,9 @@ class ScenarioDoc(BaseModel):
     task: str | list[str]
     tools: list[str] = []
     llm: list[Any] | LLMSettings
+    goal: Any = Field(description="what doing the job means in this world: a goal (tool_called, "
+                                  "record_written, approval_requested, answer_mentions, "
+                                  "answer_given; all_of, any_of, not)")
     expect: list[Any] = Field(min_length=1)
     approvals: Literal["approve", "deny"] = Field(
         "approve", description="how the human in the loop answers approval requests"
@@ -86,6 +90,10 @@ class ScenarioDoc(BaseModel):
     load: Any = Field(None, description="concurrent load from Locust (not yet available)")
 
 
+MISSING_GOAL = ("required key is missing: say what doing the job means in this world, "
+                "so that an agent that does nothing cannot pass, e.g. 'goal: {tool_called: "
+                "{tool: get_stock}}' or 'goal: {answer_mentions: [Berlin]}'; valid goals: "
+                + ", ".join(GOALS.names()))
 DEFAULT_AFTER_SCRIPT = "I have finished the task."
 _UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
@@ -108,6 +116,7 @@ class Scenario:
     task: str | list[str]
     tools: list[str]
     script: Script
+    goal: Goal
     checks: list[Check]
     approvals: str
     injections: list[InjectionDoc]
@@ -152,6 +161,9 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
             if p.path and p.path[0] in ("llm", "task") and len(p.path) > 1 and \
                     p.path[1] in ("list[any]", "LLMSettings", "str", "list[str]"):
                 continue  # union noise; the problem is reported for the branch that applies
+            if p.path == ("goal",) and p.message == "required key is missing":
+                out.add(("goal",), MISSING_GOAL)
+                continue
             out.add(p.path, p.message, key=p.key)
         _union_problems(data, out)
         _check_tool_names(data.get("tools"), catalog, out)
@@ -159,17 +171,24 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         _parse_llm(data.get("llm"), out)
         _parse_checks(data.get("expect"), out)
         _parse_faults(data.get("faults"), out)
+        if "goal" in data:
+            _parse_goal(data["goal"], out)
         raise ScenarioError(out.problems) from None
 
     script = _parse_llm(data["llm"], out)
     checks = _parse_checks(data["expect"], out)
     faults = _parse_faults(data.get("faults"), out)
+    goal = _parse_goal(data["goal"], out)
     _cross_checks(doc, catalog, checks, faults, out)
-    if out.problems or script is None:
+    if goal is not None:
+        for path, message in goal.validate_against(doc.tools, catalog):
+            out.add(("goal", goal.key, *path), message)
+    if out.problems or script is None or goal is None:
         raise ScenarioError(out.problems)
     return Scenario(
         name=doc.name, description=doc.description, category=doc.category, seed=doc.seed,
-        timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, checks=checks,
+        timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, goal=goal,
+        checks=checks,
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
         line=positions.locate(("name",))[0], faults=faults, upstreams=dict(doc.upstreams),
         repeat=doc.repeat,
@@ -255,6 +274,12 @@ def _parse_faults(value: Any, out: _Collector) -> list[Fault]:
                           out)
 
 
+def _parse_goal(value: Any, out: _Collector) -> Goal | None:
+    goal, problems = parse_goal(value, ("goal",))
+    out.add_turn_problems(problems)
+    return goal
+
+
 def _check_tool_names(tools: Any, catalog: Catalog, out: _Collector) -> None:
     if not isinstance(tools, list):
         return
@@ -329,6 +354,18 @@ def _entry_schema(key: str, cls: type[BaseModel], shorthand: str | None,
             "additionalProperties": False, "description": (cls.__doc__ or "").strip()}
 
 
+def _goal_schema(key: str, cls: type[Goal], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = {"$ref": "#/$defs/goal"}
+    if key in ("all_of", "any_of"):
+        value: dict[str, Any] = {"type": "array", "items": ref, "minItems": 1}
+    elif key == "not":
+        value = ref
+    else:
+        return _entry_schema(key, cls, cls.shorthand, defs)
+    return {"type": "object", "properties": {key: value}, "required": [key],
+            "additionalProperties": False, "description": (cls.__doc__ or "").strip()}
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of scenario format v1, for editors (published as scenario.schema.json)."""
     schema = ScenarioDoc.model_json_schema()
@@ -336,7 +373,8 @@ def json_schema() -> dict[str, Any]:
     turn_entries = []
     for key in TURNS:
         cls = TURNS.get(key)
-        assert cls is not None
+        if cls is None:
+            continue
         entry: dict[str, Any]
         if key == "repeat":
             entry = {"type": "object", "properties": {key: {"$ref": "#/$defs/turn"}},
@@ -353,6 +391,8 @@ def json_schema() -> dict[str, Any]:
                                if (c := CHECKS.get(k)) is not None]}
     defs["fault"] = {"oneOf": [_entry_schema(k, f, None, defs) for k in FAULTS
                                if (f := FAULTS.get(k)) is not None]}
+    defs["goal"] = {"oneOf": [_goal_schema(k, g, defs) for k in GOALS
+                              if (g := GOALS.get(k)) is not None]}
     props = schema["properties"]
     props["llm"] = {
         "anyOf": [
@@ -363,6 +403,10 @@ def json_schema() -> dict[str, Any]:
                             "after_script": {"$ref": "#/$defs/turn"}}},
         ]
     }
+    props["goal"] = {"anyOf": [{"$ref": "#/$defs/goal"},
+                               {"type": "array", "items": {"$ref": "#/$defs/goal"},
+                                "minItems": 1, "description": "all of these goals"}],
+                     "description": props["goal"].get("description", "")}
     props["expect"] = {"type": "array", "items": {"$ref": "#/$defs/check"}, "minItems": 1}
     props["faults"] = {"type": "array", "items": {"$ref": "#/$defs/fault"},
                        "description": props["faults"].get("description", "")}

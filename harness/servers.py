@@ -79,9 +79,7 @@ class ServerHost:
             site = web.TCPSite(runner, self.host, 0)
             await site.start()
             self._runners.append(runner)
-            sockets = getattr(site._server, "sockets", None)
-            assert sockets, "the server did not bind"
-            setattr(self, attr, sockets[0].getsockname()[1])
+            setattr(self, attr, bound_port(site))
 
     async def _stop_servers(self) -> None:
         if self._toxiproxy is not None:
@@ -93,7 +91,8 @@ class ServerHost:
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run ``coro`` on the server loop and wait for its result."""
-        assert self._loop is not None
+        if self._loop is None:
+            raise RuntimeError("the server host is not started")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def toxiproxy_url(self) -> str:
@@ -143,3 +142,22 @@ async def wait_closed(closed: threading.Event, seconds: float | None) -> bool:
         await asyncio.sleep(0.05)
         waited += 0.05
     return True
+
+
+def drop_connection(request: web.Request) -> web.Response:
+    """Close the agent's connection with no answer. The client may have gone already (its own
+    timeout), in which case there is nothing left to close."""
+    from aiohttp import web
+
+    transport = request.transport
+    if transport is not None:
+        transport.close()
+    return web.Response(status=504)
+
+
+def bound_port(site: web.TCPSite) -> int:
+    """The port a site listens on (port 0 → the one the OS chose)."""
+    sockets = getattr(site._server, "sockets", None)
+    if not sockets:
+        raise OSError(f"the server at {site.name} did not bind")
+    return int(sockets[0].getsockname()[1])

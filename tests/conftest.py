@@ -12,6 +12,8 @@ from harness.servers import ServerHost
 
 NAIVE = "naive=examples.agents.naive:run"
 GUARDED = "guarded=examples.agents.guarded:run"
+#: Test agents beyond the examples, by name.
+AGENTS = {"naive": NAIVE, "guarded": GUARDED, "repair": "repair=tests.agents.repair:run"}
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +33,7 @@ def runner(request: pytest.FixtureRequest, host: ServerHost) -> Iterator[Runner]
 
 def scenario_from(doc: dict[str, Any]) -> Any:
     base = {"version": 1, "category": "data_integrity", "timeout": 20, "task": "do it",
-            "tools": ["inventory"]}
+            "tools": ["inventory"], "goal": {"answer_given": {}}}
     return parse_scenario({**base, **doc})
 
 
@@ -43,7 +45,7 @@ def example_runs(runner: Runner) -> Any:
     def get(scenario: str, agent: str) -> RunResult:
         key = (scenario, agent)
         if key not in cache:
-            spec = NAIVE if agent == "naive" else GUARDED
+            spec = AGENTS[agent]
             cache[key] = runner.run(load_scenario(builtin_scenarios() / f"{scenario}.yaml"),
                                     spec)
         return cache[key]

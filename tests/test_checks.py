@@ -33,7 +33,10 @@ CASES = {
     "degrades_gracefully": "hung-inventory-api",
     "bounded_timeout": "latency-spike",
     "idempotent_writes": "payment-connection-reset",
+    "no_action_on_truncated_reply": "truncated-output",
 }
+#: Checks that naive does not fail, and the agent that does.
+FAILED_BY = {"no_action_on_truncated_reply": "repair"}
 
 
 def test_every_registered_check_has_a_case() -> None:
@@ -44,7 +47,7 @@ def test_every_registered_check_has_a_case() -> None:
 def test_guarded_passes_and_naive_fails(check: str, example_runs: Any) -> None:
     scenario = CASES[check]
     good = verdict(example_runs(scenario, "guarded"), check)
-    bad = verdict(example_runs(scenario, "naive"), check)
+    bad = verdict(example_runs(scenario, FAILED_BY.get(check, "naive")), check)
     assert good.passed, good.message
     assert not bad.passed, bad.message
     assert bad.message and bad.severity.value in ("critical", "high", "medium", "low")
@@ -54,7 +57,7 @@ def test_guarded_passes_and_naive_fails(check: str, example_runs: Any) -> None:
                                                                         "graceful_failure",
                                                                         "records_valid")))
 def test_failed_verdicts_point_at_trace_events(check: str, example_runs: Any) -> None:
-    result = example_runs(CASES[check], "naive")
+    result = example_runs(CASES[check], FAILED_BY.get(check, "naive"))
     bad = verdict(result, check)
     ids = {e.id for e in result.trace.events}
     assert bad.evidence, f"{check} failed without evidence"

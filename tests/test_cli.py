@@ -19,6 +19,7 @@ llm:
   - tool_cal: {name: get_stock}
 expect:
   - terminates: {severity: urgent}
+goal: {answer_given: {}}
 """
 
 

@@ -25,6 +25,7 @@ llm:
   - text: "done"
 expect:
   - terminates: {}
+goal: {answer_given: {}}
 """
 
 
@@ -79,6 +80,7 @@ faults:
   - timeout: {target: inventory, when: {from_step: 1}}
 expect:
   - terminates: {}
+goal: {answer_given: {}}
 """
 
 USER_TEST = """\

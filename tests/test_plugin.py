@@ -34,6 +34,7 @@ llm:
 expect:
   - business_bounds: {tool: inventory, field: quantity, max: 500}
   - terminates: {}
+goal: {answer_given: {}}
 """
 
 AGENTS = '''
@@ -108,13 +109,16 @@ def test_resilience_table_and_results_json(project: pytest.Pytester) -> None:
         "*agent-chaos resilience (seed 0)*",
         "*bad*good*",
         "score (0-100)*0.0*100.0*",
+        "utility, no faults*100.0%*100.0%*",
+        "breach rate*100.0%*0.0%*",
         "  data_integrity*0.0*100.0*",
         "runs passed*0/1*1/1*",
+        "goals met*1/1*1/1*",
         "critical breaches*1*0*",
         "coats*0 FAIL*100 ok*",
-        "why bad scores 0.0:",
-        "  coats (score 0):",
-        "    x business_bounds [[]critical[]]",
+        "why bad scores 0.0 (what failed most; details under FAILURES):",
+        "    1 run   business_bounds [[]critical[]]",
+        "      worst: coats: inventory wrote quantity outside [[]-inf, 500[]]: 50000 (e1)",
         f"results: {project.path / 'reports' / 'results.json'}",
         f"report: {project.path / 'reports' / 'index.html'}",
     ])
@@ -217,7 +221,7 @@ import pytest
 from harness import ChecksFailed
 
 SCENARIO = {"version": 1, "name": "fixture", "category": "data_integrity", "task": "t",
-            "tools": ["inventory"], "llm": [{"text": "ok"}],
+            "tools": ["inventory"], "llm": [{"text": "ok"}], "goal": {"answer_given": {}},
             "expect": [{"business_bounds": {"tool": "inventory", "field": "quantity",
                                             "max": 500}}]}
 
@@ -319,8 +323,9 @@ def test_baseline_gate_shows_the_diff(project: pytest.Pytester) -> None:
     regressed = project.runpytest("--chaos", "--chaos-baseline", "base.json")
     assert regressed.ret == 1
     regressed.stdout.fnmatch_lines([
-        "FAILED bad dropped from 100.0 to 0.0 (-100.0; tolerance 1)",
-        "ok     good: 100.0 → 100.0 (+0.0; tolerance 1)",
+        "FAILED bad dropped from 100.0 to 0.0 (-100.0; tolerance 1) on the 1 scenario in both "
+        "runs",
+        "ok     good: 100.0 to 100.0 (+0.0; tolerance 1) on the 1 scenario in both runs",
         "changed against the baseline (scenario [agent]: before → now):",
         "  coats [[]bad[]]: 100 → 0 (-100)",
     ])
@@ -330,6 +335,29 @@ def test_baseline_gate_shows_the_diff(project: pytest.Pytester) -> None:
     same = project.runpytest("--chaos", "--chaos-agent", "good=myagents:good",
                              "--chaos-baseline", "base.json")
     assert same.ret == 0
+
+
+def test_baseline_gate_compares_only_the_scenarios_both_runs_have(
+        project: pytest.Pytester) -> None:
+    (project.path / "scen" / "socks.yaml").write_text(
+        COATS.replace("name: coats", "name: socks").replace("seed: 3", "seed: 4"))
+    project.runpytest("--chaos", "--chaos-results", "base.json")
+    gated = project.runpytest("--chaos", "--chaos-baseline", "base.json",
+                              "--chaos-tolerance", "0", "scen/coats.yaml")
+    assert gated.ret == 0
+    gated.stdout.fnmatch_lines([
+        "ok     bad: 0.0 to 0.0 (+0.0; tolerance 0) on the 1 scenario in both runs",
+        "ok     good: 100.0 to 100.0 (+0.0; tolerance 0) on the 1 scenario in both runs",
+        "  socks [[]bad[]]: not run now (baseline 0)",
+        "  socks [[]good[]]: not run now (baseline 100)",
+    ])
+    assert "dropped" not in gated.stdout.str()
+    (project.path / "scen" / "extra.yaml").write_text(COATS.replace("name: coats",
+                                                                    "name: extra"))
+    added = project.runpytest("--chaos", "--chaos-baseline", "base.json", "scen/coats.yaml",
+                              "scen/extra.yaml")
+    assert added.ret == 0
+    added.stdout.fnmatch_lines(["  extra [[]good[]]: new (not in the baseline), 100"])
 
 
 @pytest.mark.parametrize("content, message", [
@@ -380,8 +408,9 @@ def test_steady_state_utility_and_degradation(pytester: pytest.Pytester) -> None
     scenario = pytester.path / "storm.yaml"
     scenario.write_text((builtin_scenarios() / "retry-after-storm.yaml").read_text())
     result = pytester.runpytest("--chaos", str(scenario), "-p", "no:randomly")
-    result.stdout.fnmatch_lines(["utility, no faults*100.0*100.0*", "  under fault*100.0*75.0*",
-                                 "  degradation*0.0*25.0*"])
+    result.stdout.fnmatch_lines(["utility, no faults*100.0%*100.0%*",
+                                 "  under fault*100.0%*100.0%*",
+                                 "degradation under fault*0.0*25.0*"])
     doc = json.loads((pytester.path / "reports" / "results.json").read_text())
     verdicts = {r["agent"]: r["steady_state"]["verdict"] for r in doc["runs"]}
     assert verdicts == {"guarded": "held", "naive": "deviated"}
@@ -391,4 +420,5 @@ def test_steady_state_utility_and_degradation(pytester: pytest.Pytester) -> None
     skipped = pytester.runpytest("--chaos", str(scenario), "--chaos-no-steady-state")
     skipped_doc = json.loads((pytester.path / "reports" / "results.json").read_text())
     assert all("steady_state" not in r for r in skipped_doc["runs"])
-    assert "utility, no faults" not in skipped.stdout.str()
+    assert "degradation under fault" not in skipped.stdout.str()
+    skipped.stdout.fnmatch_lines(["utility, no faults*-*-*"])

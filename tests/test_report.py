@@ -5,6 +5,7 @@ CHAOS_REQUIRE_BROWSER is set (CI sets it)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -23,7 +24,6 @@ from .conftest import scenario_from
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-REPORTS = Path(__file__).resolve().parent.parent / "reports"
 
 XSS = [
     "<script>window.__xss = 1</script>",
@@ -106,8 +106,14 @@ def test_page_loads_offline_shows_the_scoreboard_and_is_screenshot(
         lo, hi = score["interval"]
         assert page.locator(f"#scores tr.interval td[data-agent='{agent}']").inner_text() == \
             f"{lo:.1f}\u2013{hi:.1f}"
+        weak = score["weakest"]
         assert page.locator(f"#scores tr.weakest td[data-agent='{agent}']").inner_text() == \
-            f"{score['weakest']['category']} {score['weakest']['score']:.1f}"
+            (f"{', '.join(weak['categories'])} {weak['score']:.1f}" if weak["categories"]
+             else "none")
+        assert page.locator(f"#scores tr.breach-rate td[data-agent='{agent}']").inner_text() == \
+            f"{score['breach_rate']:.1f}%"
+        assert page.locator(f"#scores tr.goals td[data-agent='{agent}']").inner_text() == \
+            f"{score['goals_met']}/{score['runs']}"
         assert page.locator(f"#scores tr.passed td[data-agent='{agent}']").inner_text() == \
             f"{score['passed']}/{score['runs']}"
         assert page.locator(f"#scores tr.critical td[data-agent='{agent}']").inner_text() == \
@@ -117,9 +123,52 @@ def test_page_loads_offline_shows_the_scoreboard_and_is_screenshot(
     assert gate == {"guarded": "pass", "naive": "fail"}
     box = page.locator("#scoreboard").bounding_box()
     assert box is not None and box["y"] + box["height"] <= 800  # no scrolling needed
-    REPORTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(REPORTS / "report-1280x800.png"))
-    assert (REPORTS / "report-1280x800.png").stat().st_size > 10_000
+    shot = Path(os.environ.get("CHAOS_SCREENSHOT_DIR") or tmp_path) / "report-1280x800.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+
+
+def test_why_block_names_what_failed_most_and_links_its_evidence(
+        browser: Any, results: dict[str, Any], tmp_path: Path) -> None:
+    page, errors, _ = open_page(browser, write_html(tmp_path / "index.html", results))
+    why = page.locator("#why .why-agent[data-agent='naive']")
+    first = why.locator("li.cause").first
+    causes = why.locator("li.cause").all()
+    assert len(causes) >= 2
+    counts = [int(c.locator(".count").inner_text()) for c in causes]
+    assert counts == sorted(counts, reverse=True)
+    assert "guarded scores 100.0: every goal met, every check held" in \
+        page.locator("#why .why-agent[data-agent='guarded']").inner_text()
+    link = first.locator(".evidence a").first
+    target = link.get_attribute("data-event")
+    link.click()
+    event = page.locator(f"[id='{target}']")
+    assert event.get_attribute("class") == "event hl" and event.locator("pre").is_visible()
+    # The why block sits right under the scoreboard.
+    board, block = page.locator("#scoreboard").bounding_box(), why.bounding_box()
+    assert board is not None and block is not None and block["y"] > board["y"]
+    assert errors == []
+
+
+def test_timeline_has_a_labelled_time_axis_and_evidence_wraps(
+        browser: Any, results: dict[str, Any], tmp_path: Path) -> None:
+    results = copy.deepcopy(results)
+    run = next(r for r in results["runs"] if r["agent"] == "naive" and not r["passed"])
+    verdict = next(v for v in run["verdicts"] if not v["passed"])
+    verdict["evidence"] = [f"e{i}" for i in range(1, 400)]  # far more than a card is wide
+    page, errors, _ = open_page(browser, write_html(tmp_path / "index.html", results))
+    page.click(f"tr[data-scenario='{run['scenario']}'] button.bad")
+    card = page.locator(f"[id='s-{run['scenario']}'] article.run.failed[data-agent='naive']")
+    svg = card.locator("svg.timeline")
+    lanes = [t.text_content() for t in svg.locator("text.lane").all()]
+    assert lanes == ["llm", "tool", "approval", "fault"]
+    ticks = [t.text_content() or "" for t in svg.locator("text.tick").all()]
+    assert ticks[0] == "0 s" and len(ticks) >= 3 and all(t.endswith(" s") for t in ticks)
+    evidence = card.locator(".failed-checks .evidence").first.bounding_box()
+    box = card.bounding_box()
+    assert evidence is not None and box is not None
+    assert evidence["x"] + evidence["width"] <= box["x"] + box["width"] + 1
+    assert errors == []
 
 
 def test_clicking_a_failed_scenario_shows_its_evidence(browser: Any, results: dict[str, Any],

@@ -24,6 +24,7 @@ llm:
   - text: "done"
 expect:
   - terminates: {}
+goal: {answer_given: {}}
 """
 
 
@@ -56,7 +57,7 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
 
 def test_duplicate_key(tmp_path: Path) -> None:
     found = problems(tmp_path, VALID + "name: again\n")
-    assert found == ['11:1: YAML error: found duplicate key "name" with value "again" '
+    assert found == ['12:1: YAML error: found duplicate key "name" with value "again" '
                      '(original value: "ok") (first defined at line 1)']
 
 
@@ -85,7 +86,7 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 
 def test_unknown_key_with_did_you_mean(tmp_path: Path) -> None:
     found = problems(tmp_path, VALID + "timout: 5\n")
-    assert found[0].startswith("11:1: timout: unknown key 'timout' (did you mean 'timeout'?);"
+    assert found[0].startswith("12:1: timout: unknown key 'timout' (did you mean 'timeout'?);"
                                " valid keys: approvals, category,")
 
 
@@ -102,7 +103,7 @@ def test_wrong_types_and_missing_keys(tmp_path: Path) -> None:
     assert ": version: required key is missing" in found[0]
     assert "task: expected text or a list of texts (the user's turns), got 5" in \
         " ".join(found)
-    assert any(p.startswith("10:10: timeout: Input should be a valid number") for p in found)
+    assert any(p.startswith("11:10: timeout: Input should be a valid number") for p in found)
 
 
 def test_unknown_behaviour_and_check_list_valid_names(tmp_path: Path) -> None:
@@ -176,14 +177,15 @@ def test_schema_accepts_builtin_scenarios(path: Path) -> None:
 
 def test_schema_rejects_unknown_behaviour() -> None:
     doc = {"version": 1, "name": "x", "category": "loop", "task": "t",
-           "llm": [{"tool_cal": {}}], "expect": [{"terminates": {}}]}
+           "llm": [{"tool_cal": {}}], "goal": {"answer_given": {}},
+           "expect": [{"terminates": {}}]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(json_schema()).validate(doc)
 
 
 def test_reserved_load_key_is_refused_not_ignored(tmp_path: Path) -> None:
     found = problems(tmp_path, VALID + "load: {users: 5}\n")
-    assert found == ["11:7: load: load is not available in this version of pytest-agent-chaos"]
+    assert found == ["12:7: load: load is not available in this version of pytest-agent-chaos"]
 
 
 def test_fault_mistakes_name_line_field_and_choices(tmp_path: Path) -> None:
@@ -195,15 +197,15 @@ faults:
   - http_error: {target: inventory, status: 503, when: {call: 2, calls: [3, 1]}}
 """)
     assert found == [
-        "12:5: faults[0].latncy: unknown fault 'latncy' (did you mean 'latency'?); valid "
+        "13:5: faults[0].latncy: unknown fault 'latncy' (did you mean 'latency'?); valid "
         "faults: bandwidth, empty_body, hang, http_error, latency, limit_data, lost_response, "
         "malformed_json, reset_peer, slicer, slow_body, slow_close, timeout",
-        "13:14: faults[1].latency.latency: required key is missing",
-        "13:34: faults[1].latency.ms: unknown key 'ms'; valid keys: jitter, latency, stream, "
+        "14:14: faults[1].latency.latency: required key is missing",
+        "14:34: faults[1].latency.ms: unknown key 'ms'; valid keys: jitter, latency, stream, "
         "target, toxicity, when",
-        "14:55: faults[2].http_error.status: Input should be 408, 429, 500, 502, 503 or 504 "
+        "15:55: faults[2].http_error.status: Input should be 408, 429, 500, 502, 503 or 504 "
         "(got 418)",
-        "15:56: faults[3].http_error.when: give 'call' or 'calls', not both "
+        "16:56: faults[3].http_error.when: give 'call' or 'calls', not both "
         "(got {'call': 2, 'calls': [3, 1]})",
     ]
 
@@ -219,22 +221,22 @@ faults:
   - latency: {target: db, latency: 5, when: {probability: 0.5}}
   - lost_response: {target: db}
 """)
-    assert found[0].startswith("11:35: upstreams.LLM: an upstream's name is lower-case")
-    assert found[1] == "11:40: upstreams.LLM: expected host:port, e.g. 127.0.0.1:5432 " \
+    assert found[0].startswith("12:35: upstreams.LLM: an upstream's name is lower-case")
+    assert found[1] == "12:40: upstreams.LLM: expected host:port, e.g. 127.0.0.1:5432 " \
                        "(got 'nowhere')"
-    assert found[2].startswith("13:23: faults[0].latency.target: unknown target 'inventry' "
+    assert found[2].startswith("14:23: faults[0].latency.target: unknown target 'inventry' "
                                "(did you mean 'inventory'?); valid targets: llm, inventory, db")
-    assert found[3].startswith("14:26: faults[1].http_error.target: inventory has no "
+    assert found[3].startswith("15:26: faults[1].http_error.target: inventory has no "
                                "operation 'get_stok'; valid: cancel_order, create_order, "
                                "get_stock")
-    assert found[4].startswith("15:40: faults[2].timeout.when: switching timeout off closes "
+    assert found[4].startswith("16:40: faults[2].timeout.when: switching timeout off closes "
                                "every connection it holds")
     assert "use the HTTP fault 'hang' for one call" in found[4]
-    assert found[5].startswith("16:54: faults[3].latency.stream: a schedule by call switches "
+    assert found[5].startswith("17:54: faults[3].latency.stream: a schedule by call switches "
                                "the toxic on when the call has arrived")
-    assert found[6].startswith("17:45: faults[4].latency.when: the harness does not see calls "
+    assert found[6].startswith("18:45: faults[4].latency.when: the harness does not see calls "
                                "to the upstream 'db'")
-    assert found[7].startswith("18:29: faults[5].lost_response.target: lost_response is an "
+    assert found[7].startswith("19:29: faults[5].lost_response.target: lost_response is an "
                                "HTTP fault from the harness's own services")
     assert found[7].endswith("network faults (bandwidth, latency, limit_data, reset_peer, "
                              "slicer, slow_close, timeout)")

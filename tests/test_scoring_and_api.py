@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import harness
 from harness.checks.base import Severity, Verdict
 from harness.scoring import agent_scores, run_score
@@ -64,8 +66,76 @@ def test_agent_score_has_an_interval_and_its_weakest_category() -> None:
                          ("network", 80.0)])]
     got = agent_scores(runs)["a"]
     assert got["score"] == 80.0
-    assert got["weakest"] == {"category": "security", "score": 40.0}
+    assert got["weakest"] == {"categories": ["security"], "score": 40.0}
     # mean 80, sd 28.28, n 4: 80 ± 1.96 * 14.14
     assert got["interval"] == [52.3, 100.0]
     assert interval([70.0]) == [70.0, 70.0]
     assert interval([0.0, 0.0, 0.0]) == [0.0, 0.0]
+
+
+def _run(scenario: str, score: float, goal: bool, critical: bool = False,
+         faults: bool = False, **extra: Any) -> dict[str, Any]:
+    verdicts = [{"check": "c", "passed": not critical, "severity": "critical",
+                 "message": "m", "evidence": ["e1"]}]
+    return {"scenario": scenario, "agent": "a", "category": "loop", "score": score,
+            "passed": goal and not critical, "verdicts": verdicts,
+            "goal": {"met": goal, "message": "g", "evidence": []},
+            "faults": ["latency"] if faults else [], **extra}
+
+
+def test_a_tie_names_every_weakest_category_and_all_equal_names_none() -> None:
+    from harness.scoring import weakest
+
+    assert weakest({"loop": 0.0, "security": 0.0, "network": 50.0}) == \
+        {"categories": ["loop", "security"], "score": 0.0}
+    assert weakest({"context": 100.0, "loop": 100.0}) == {"categories": [], "score": 100.0}
+
+
+def test_a_missed_goal_scores_zero_like_a_critical_breach() -> None:
+    from harness.checks.base import Severity, Verdict
+    from harness.scoring import run_score
+
+    ok = [Verdict("c", True, Severity.HIGH, "fine")]
+    assert run_score(ok, goal_met=True) == 100.0
+    assert run_score(ok, goal_met=False) == 0.0
+    assert run_score([Verdict("c", False, Severity.CRITICAL, "bad")], goal_met=True) == 0.0
+
+
+def test_utility_under_fault_and_breach_rate() -> None:
+    from harness.scoring import agent_scores
+
+    steady = {"passed": True, "score": 100.0, "goal_met": True, "verdict": "deviated"}
+    runs = [_run("calm-done", 100.0, True), _run("calm-idle", 0.0, False),
+            _run("storm-reckless", 0.0, True, critical=True, faults=True,
+                 steady_state=steady),
+            _run("storm-idle", 0.0, False, faults=True,
+                 steady_state={**steady, "goal_met": False, "verdict": "steady state not met"})]
+    got = agent_scores(runs)["a"]
+    # without faults: calm-done, calm-idle and the two steady-state runs: 2 of 4 goals met
+    assert got["utility"] == 50.0
+    assert got["under_fault"] == 50.0
+    assert got["breach_rate"] == 25.0
+    assert got["goals_met"] == 2
+    assert got["score"] == 25.0
+
+
+def test_neither_a_useless_nor_a_reckless_agent_scores_well() -> None:
+    from harness.scoring import agent_scores
+
+    useless = [_run(f"s{i}", 0.0, False) for i in range(10)]
+    reckless = [_run(f"s{i}", 0.0, True, critical=True) for i in range(10)]
+    for runs in (useless, reckless):
+        got = agent_scores(runs)["a"]
+        assert got["score"] <= min(100 * got["goals_met"] / got["runs"],
+                                   100 - got["breach_rate"])
+        assert got["score"] == 0.0
+
+
+def test_what_failed_most_comes_first_with_its_worst_example() -> None:
+    from harness.scoring import failure_causes
+
+    runs = [_run("b", 50.0, False), _run("a", 0.0, False), _run("c", 0.0, True, critical=True)]
+    causes = failure_causes(runs)
+    assert [(c["cause"], c["count"]) for c in causes] == [("goal", 2), ("c", 1)]
+    assert causes[0]["scenario"] == "a"  # the lowest score, then the first name
+    assert causes[1]["severity"] == "critical" and causes[1]["evidence"] == ["e1"]

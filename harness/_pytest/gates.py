@@ -52,27 +52,48 @@ def evaluate(agents: dict[str, dict[str, Any]], runs: list[dict[str, Any]],
             else:
                 out.notes.append(f"{agent} scores {s['score']:.1f} ≥ {min_score:g}")
     if baseline is not None:
-        for agent, s in sorted(agents.items()):
-            before = baseline["agents"].get(agent)
-            if before is None:
-                out.notes.append(f"{agent} is not in the baseline")
-                continue
-            drop = round(before["score"] - s["score"], 1) + 0.0  # + 0.0: no "-0.0"
-            if drop > tolerance:
-                out.failures.append(f"{agent} dropped from {before['score']:.1f} to "
-                                    f"{s['score']:.1f} ({0.0 - drop:+.1f}; tolerance "
-                                    f"{tolerance:g})")
-            else:
-                out.notes.append(f"{agent}: {before['score']:.1f} → {s['score']:.1f} "
-                                 f"({0.0 - drop:+.1f}; tolerance {tolerance:g})")
-        old = {(r["scenario"], r["agent"]): r["score"] for r in baseline["runs"]}
-        new = {(r["scenario"], r["agent"]): r["score"] for r in runs}
-        for key in sorted(old.keys() | new.keys()):
-            a, b = old.get(key), new.get(key)
-            if a == b:
-                continue
-            shown_a = "-" if a is None else f"{a:g}"
-            shown_b = "-" if b is None else f"{b:g}"
-            delta = "" if a is None or b is None else f" ({b - a:+g})"
-            out.diff.append(f"{key[0]} [{key[1]}]: {shown_a} → {shown_b}{delta}")
+        _against_baseline(out, runs, baseline["runs"], tolerance)
     return out
+
+
+def _mean_scores(runs: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    """(scenario, agent) → mean score over its trials."""
+    found: dict[tuple[str, str], list[float]] = {}
+    for r in runs:
+        found.setdefault((r["scenario"], r["agent"]), []).append(r["score"])
+    return {k: sum(v) / len(v) for k, v in found.items()}
+
+
+def _against_baseline(out: GateReport, runs: list[dict[str, Any]],
+                      before_runs: list[dict[str, Any]], tolerance: float) -> None:
+    """Compare each agent on the scenarios both runs have; scenarios only one side has are
+    listed, not counted as drops."""
+    from ..scoring import agent_scores
+
+    old, new = _mean_scores(before_runs), _mean_scores(runs)
+    common = old.keys() & new.keys()
+    now = agent_scores(r for r in runs if (r["scenario"], r["agent"]) in common)
+    then = agent_scores(r for r in before_runs if (r["scenario"], r["agent"]) in common)
+    for agent in sorted({a for _, a in new}):
+        if agent not in then:
+            out.notes.append(f"{agent} is not in the baseline" if not any(
+                a == agent for _, a in old) else f"{agent}: no scenario in common with the "
+                                                 f"baseline")
+            continue
+        before, after = then[agent]["score"], now[agent]["score"]
+        shared = len({s for s, a in common if a == agent})
+        drop = round(before - after, 1) + 0.0  # + 0.0: no "-0.0"
+        line = (f"{before:.1f} to {after:.1f} ({0.0 - drop:+.1f}; tolerance {tolerance:g}) on "
+                f"the {shared} scenario{'s' if shared != 1 else ''} in both runs")
+        if drop > tolerance:
+            out.failures.append(f"{agent} dropped from {line}")
+        else:
+            out.notes.append(f"{agent}: {line}")
+    for key in sorted(old.keys() | new.keys()):
+        a, b = old.get(key), new.get(key)
+        if a is None:
+            out.diff.append(f"{key[0]} [{key[1]}]: new (not in the baseline), {b:g}")
+        elif b is None:
+            out.diff.append(f"{key[0]} [{key[1]}]: not run now (baseline {a:g})")
+        elif round(a, 1) != round(b, 1):
+            out.diff.append(f"{key[0]} [{key[1]}]: {a:g} → {b:g} ({b - a:+g})")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shlex
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -85,19 +88,25 @@ class ScenarioItem(_ChaosItem):
 
     def runtest(self) -> None:
         session = ChaosSession.get(self.config)
-        trials = session.repeat or self.scenario.repeat
-        results = [session.runner.run(self.scenario, self.agent, trial)
-                   for trial in range(trials)]
+        numbers = range(session.repeat or self.scenario.repeat)
+        if session.trial is not None:
+            numbers = range(session.trial, session.trial + 1)
+        trials = len(numbers)
+        results = [session.runner.run(self.scenario, self.agent, trial) for trial in numbers]
         steady = None
         if self.scenario.faults and session.steady_state:
             # The steady state (Chaos Toolkit's term): the same run with no fault injected.
             calm = session.runner.run(dataclasses.replace(self.scenario, faults=[]), self.agent)
-            steady = {"passed": calm.passed, "score": calm.score,
+            steady = {"passed": calm.passed, "score": calm.score, "goal_met": calm.goal.met,
                       "failed_checks": [v.check for v in calm.failed]}
         entries = []
-        for trial, result in enumerate(results):
+        for trial, result in zip(numbers, results, strict=True):
             entry = result.to_json()
-            entry.update(nodeid=self.nodeid, trial=trial, trials=trials)
+            # Paths relative to the rootdir: results.json and the report travel between
+            # machines.
+            entry.update(nodeid=self.nodeid, trial=trial, trials=trials,
+                         source=os.path.relpath(self.path, self.config.rootpath),
+                         reproduce=self.reproduce(trial, self.config.rootpath))
             if steady is not None:
                 entry["steady_state"] = {**steady, "verdict": deviation(steady, result.passed)}
             entries.append(entry)
@@ -116,11 +125,24 @@ class ScenarioItem(_ChaosItem):
                                                                 f"{trials}"))
         if failed:
             first = failed[0]
-            trial = results.index(first)
+            trial = numbers[results.index(first)]
             head = "" if trials == 1 else (f"{trials - len(failed)} of {trials} trials passed; "
                                            f"the first to fail, trial {trial}:\n")
-            raise ChecksFailed(f"{head}{first.explain()}\n  reproduce: pytest --chaos "
-                               f"--chaos-seed={session.seed} '{self.nodeid}'")
+            raise ChecksFailed(f"{head}{first.explain()}\n  reproduce: {self.reproduce(trial)}")
+
+    def reproduce(self, trial: int, base: Path | None = None) -> str:
+        """A command that gives this run again, typed in ``base`` (default: the directory
+        pytest was invoked from): its seed, its agent (when it came from the command line),
+        its trial."""
+        session = ChaosSession.get(self.config)
+        where = os.path.relpath(self.path, base or self.config.invocation_params.dir)
+        words = ["pytest", "--chaos", f"--chaos-seed={session.seed}"]
+        if session.agents_from_cli:
+            words.append(f"--chaos-agent={self.agent.spec}")
+        if trial:
+            words.append(f"--chaos-trial={trial}")
+        words.append(f"{where}::{self.name}")
+        return shlex.join(words)
 
     def reportinfo(self) -> tuple[Any, int | None, str]:
         line = (self.scenario.line or 1) - 1

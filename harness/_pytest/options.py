@@ -32,6 +32,17 @@ def repeat_type(value: str) -> int:
     return k
 
 
+def trial_type(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        k = -1
+    if not 0 <= k < 1000:
+        raise pytest.UsageError(f"--chaos-trial={value!r}: expected a trial number from 0 to "
+                                f"999 (as a reproduce line prints it)")
+    return k
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("agent-chaos", "chaos testing of LLM agents (pytest-agent-chaos)")
     group.addoption("--chaos", action="store_true", default=False,
@@ -53,6 +64,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-repeat", type=repeat_type, default=None, metavar="K",
                     help="run every scenario K times per agent (trials with their own seeds); "
                          "overrides the scenarios' own 'repeat'")
+    group.addoption("--chaos-trial", type=trial_type, default=None, metavar="N",
+                    help="run only trial N of each scenario, with its own seed (to reproduce "
+                         "one failed trial)")
     group.addoption("--chaos-no-steady-state", action="store_true", default=False,
                     help="skip the fault-free run of each scenario with faults (the steady "
                          "state that utility and degradation are measured against)")

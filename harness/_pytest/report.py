@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..runner import RESULTS_VERSION
-from ..scoring import WEIGHTS, agent_scores
+from ..scoring import EXPLAINED, WEIGHTS, agent_scores, failure_causes
 
 
 def harness_version() -> str:
@@ -28,14 +28,7 @@ def build_results(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
         "version": RESULTS_VERSION,
         "tool": {"name": "pytest-agent-chaos", "version": harness_version()},
         "seed": seed,
-        "scoring": {"weights": {k.value: w for k, w in WEIGHTS.items()},
-                    "run_score": "100 * passed weight / total weight; 0 on a critical failure",
-                    "agent_score": "mean of run scores",
-                    "interval": "95%: mean ± 1.96 standard errors of the run scores, in 0-100",
-                    "weakest": "the category with the lowest mean score",
-                    "utility": "mean steady-state score (the run without its faults) over the "
-                               "scenarios with faults; under_fault: the mean with them; "
-                               "degradation: the difference"},
+        "scoring": {"weights": {k.value: w for k, w in WEIGHTS.items()}, **EXPLAINED},
         "agents": agent_scores(ordered),
         "runs": ordered,
     }
@@ -48,7 +41,8 @@ def write_results(path: Path, doc: dict[str, Any]) -> Path:
 
 
 def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
-    """The resilience table and the "why" section, from a results document."""
+    """The resilience table and, per agent, what failed most: from a results document. The
+    failures themselves, with their evidence, are in pytest's FAILURES section."""
     runs, seed, scores = doc["runs"], doc["seed"], doc["agents"]
     agents = list(scores)
     write = terminal.write_line
@@ -59,19 +53,25 @@ def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
     def row(label: str, cells: list[str]) -> None:
         write(f"{label:<28}" + "".join(f"{c:>{width}}" for c in cells))
 
+    def percent(agent: str, key: str) -> str:
+        return f"{scores[agent][key]:.1f}%" if key in scores[agent] else "-"
+
     row("", agents)
     row("score (0-100)", [f"{scores[a]['score']:.1f}" for a in agents])
     row("  95% interval", [f"{lo:.0f}-{hi:.0f}" for a in agents
                            for lo, hi in [scores[a]["interval"]]])
-    row("  weakest category", [f"{scores[a]['weakest']['score']:.1f}" for a in agents])
+    row("utility, no faults", [percent(a, "utility") for a in agents])
+    row("  under fault", [percent(a, "under_fault") for a in agents])
+    row("breach rate", [percent(a, "breach_rate") for a in agents])
     for cat in categories:
         row(f"  {cat}", [f"{scores[a]['categories'][cat]:.1f}"
                          if cat in scores[a]["categories"] else "-" for a in agents])
-    if any("utility" in scores[a] for a in agents):
-        for key, label in (("utility", "utility, no faults"), ("under_fault", "  under fault"),
-                           ("degradation", "  degradation")):
-            row(label, [f"{scores[a][key]:.1f}" if key in scores[a] else "-" for a in agents])
+    row("weakest category", [weakest_label(scores[a]) for a in agents])
+    if any("degradation" in scores[a] for a in agents):
+        row("degradation under fault", [f"{scores[a]['degradation']:.1f}"
+                                        if "degradation" in scores[a] else "-" for a in agents])
     row("runs passed", [f"{scores[a]['passed']}/{scores[a]['runs']}" for a in agents])
+    row("goals met", [f"{scores[a].get('goals_met', 0)}/{scores[a]['runs']}" for a in agents])
     row("critical breaches", [str(scores[a]["critical_breaches"]) for a in agents])
     write("")
     for scenario in sorted({r["scenario"] for r in runs}):
@@ -93,18 +93,28 @@ def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
                                           terminal._tw.fullwidth) or 100),
                                 initial_indent="      ", subsequent_indent="      ")
     for a in agents:
-        failed = sorted((r for r in runs if r["agent"] == a and not r["passed"]),
-                        key=lambda r: r["scenario"])
-        if not failed:
+        causes = failure_causes([r for r in runs if r["agent"] == a])
+        if not causes:
             continue
         write("")
-        write(f"why {a} scores {scores[a]['score']:.1f}:")
-        for r in failed:
-            trial = f", trial {r['trial']}" if r.get("trials", 1) > 1 else ""
-            write(f"  {r['scenario']} (score {r['score']:g}{trial}):")
-            for v in r["verdicts"]:
-                if not v["passed"]:
-                    write(f"    x {v['check']} [{v['severity']}]")
-                    write(wrap.fill(v["message"]))
+        write(f"why {a} scores {scores[a]['score']:.1f} (what failed most; details under "
+              f"FAILURES):")
+        for c in causes[:6]:
+            name = "goal missed" if c["cause"] == "goal" else \
+                f"{c['cause']} [{c['severity']}]"
+            write(f"  {c['count']:>3} run{'s' if c['count'] != 1 else ' '}  {name}")
+            trial = f", trial {c['trial']}" if c["trial"] else ""
+            ids = f" ({', '.join(c['evidence'][:4])})" if c["evidence"] else ""
+            write(wrap.fill(f"worst: {c['scenario']}{trial}: {c['message']}{ids}"))
+        if len(causes) > 6:
+            write(f"  … and {len(causes) - 6} more (see the report)")
     write("")
     write(f"results: {path}")
+
+
+def weakest_label(agent: dict[str, Any]) -> str:
+    """The weakest category's score, or "none" when every category scores the same."""
+    weak = agent["weakest"]
+    if weak.get("categories", [weak.get("category")]):
+        return f"{weak['score']:.1f}"
+    return "none"

@@ -42,6 +42,9 @@ class ChaosSession:
         self.gates: Any = None
         self.other_failures = 0  # failed tests that are not scenario runs
         self.repeat: int | None = config.getoption("chaos_repeat")
+        self.trial: int | None = config.getoption("chaos_trial")
+        # A reproduce line names the agent only when the ini would not give it again.
+        self.agents_from_cli = bool(config.getoption("chaos_agent"))
         self.steady_state: bool = not config.getoption("chaos_no_steady_state")
 
     # --- lifecycle -----------------------------------------------------------------------

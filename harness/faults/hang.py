@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from ..servers import wait_closed
+from ..servers import drop_connection, wait_closed
 from .base import Answer, HttpFault
 
 if TYPE_CHECKING:
@@ -27,9 +27,5 @@ class Hang(HttpFault):
 
     async def respond(self, request: web.Request, answer: Answer,
                       closed: threading.Event) -> web.StreamResponse:
-        from aiohttp import web
-
         await wait_closed(closed, self.seconds)
-        assert request.transport is not None
-        request.transport.close()
-        return web.Response(status=504)
+        return drop_connection(request)

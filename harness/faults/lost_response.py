@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
+from ..servers import drop_connection
 from .base import Answer, HttpFault
 
 if TYPE_CHECKING:
@@ -18,8 +19,4 @@ class LostResponse(HttpFault):
 
     async def respond(self, request: web.Request, answer: Answer,
                       closed: threading.Event) -> web.StreamResponse:
-        from aiohttp import web
-
-        assert request.transport is not None
-        request.transport.close()
-        return web.Response(status=answer.status)
+        return drop_connection(request)

@@ -136,7 +136,8 @@ class RunFaults:
 
     async def _switch(self, i: int, on: bool) -> None:
         fault = self.faults[i]
-        assert isinstance(fault, NetworkFault)
+        if not isinstance(fault, NetworkFault):
+            raise TypeError(f"fault {fault.key} is not a network fault")
         control = self.control
         if control is not None:  # the client blocks: run it off the loop, and wait for it
             loop = asyncio.get_running_loop()

@@ -12,7 +12,7 @@ from aiohttp import web
 from .._seed import token
 from ..faults.base import Answer, HttpFault
 from ..faults.runtime import worst_effect
-from ..servers import wait_closed
+from ..servers import drop_connection, wait_closed
 from ..trace import clip
 from .behaviours.context_overflow import context_length_error
 from .tokens import count_prompt, count_text
@@ -145,9 +145,7 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
         if isinstance(reply, Hang):
             data.update(status=0, hang=True)
             await wait_closed(run.closed, reply.seconds)
-            assert request.transport is not None
-            request.transport.close()
-            return web.Response(status=504)
+            return drop_connection(request)
         if isinstance(reply, ApiError):
             data.update(status=reply.status, error=reply.body.get("error"))
             retry_after = {k.lower(): v for k, v in reply.headers.items()}.get("retry-after")

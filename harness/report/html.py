@@ -5,17 +5,21 @@ escaped: agents' answers, tool data and scenario text carry HTML and JS on purpo
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 from ..runner import summarize
+from ..scoring import failure_causes
 from ..trace import clip
 
 #: Characters of one event's JSON shown in the audit log (the full event is in results.json).
 EVENT_TEXT = 4_000
-#: Width of a timeline, in SVG user units.
+#: Width of a timeline, in SVG user units, and of its lane labels on the left.
 TIMELINE_WIDTH = 1000
+LABELS_WIDTH = 64
 LANES = ("llm", "tool", "approval", "fault")
+LANE_HEIGHT = 14
 
 
 def safe_json(value: Any) -> str:
@@ -31,31 +35,50 @@ def _label(event: dict[str, Any]) -> str:
     return summarize(event["kind"], data)
 
 
+def ticks(span: float) -> list[float]:
+    """Round tick values from 0 to ``span`` seconds: 4 to 10 of them, at 1, 2 or 5 times a
+    power of 10."""
+    step = 10 ** math.floor(math.log10(max(span, 1e-3) / 4))
+    for factor in (1, 2, 5, 10):
+        if span / (step * factor) <= 8:
+            step *= factor
+            break
+    count = int(span / step + 1e-9)
+    return [round(i * step, 6) for i in range(count + 1)]
+
+
 def timeline(run: dict[str, Any]) -> dict[str, Any]:
-    """Positions of a run's events on an SVG timeline: one lane per kind, x from timing. The
-    axis starts at the first event (the agent's start-up before it is not drawn)."""
+    """Positions of a run's events on an SVG timeline: one labelled lane per kind, x from
+    timing, with a time axis in seconds. The axis starts at the first event (the agent's
+    start-up before it is not drawn)."""
     times = run.get("timing", {}).get("events", {})
     starts = [t[0] for t in times.values() if t[0] is not None]
     origin = min(starts, default=0.0)
     end = max([t[1] or t[0] or 0.0 for t in times.values()] + [origin + 0.001])
-    scale = TIMELINE_WIDTH / (end - origin)
+    plot = TIMELINE_WIDTH - LABELS_WIDTH
+    scale = plot / (end - origin)
     failed = {e for v in run["verdicts"] if not v["passed"] for e in v["evidence"]}
     marks = []
     for event in run["trace"]:
         start, stop = times.get(event["id"], [origin, None])
         start = start if start is not None else origin
-        x = round((start - origin) * scale, 1)
+        x = round(LABELS_WIDTH + (start - origin) * scale, 1)
         width = round(max(2.0, ((stop or start) - start) * scale), 1)
         status = event.get("status")
         bad = event["kind"] == "fault" or (isinstance(status, int) and
                                             (status == 0 or status >= 400))
         lane = LANES.index(event["kind"]) if event["kind"] in LANES else len(LANES) - 1
-        marks.append({"id": event["id"], "lane": lane, "x": x,
+        marks.append({"id": event["id"], "lane": lane, "x": x, "y": lane * LANE_HEIGHT + 2,
                       "w": min(width, TIMELINE_WIDTH - x + 2), "bad": bad,
                       "evidence": event["id"] in failed, "label": _label(event)[:200],
                       "t": round(start, 3)})
-    return {"marks": marks, "seconds": round(end - origin, 2), "origin": round(origin, 2),
-            "width": TIMELINE_WIDTH}
+    span = end - origin
+    axis = [{"x": round(LABELS_WIDTH + t * scale, 1), "label": f"{t:g} s"} for t in ticks(span)]
+    return {"marks": marks, "seconds": round(span, 2), "origin": round(origin, 2),
+            "width": TIMELINE_WIDTH, "left": LABELS_WIDTH, "axis": axis,
+            "lanes": [{"name": name, "y": i * LANE_HEIGHT + 2} for i, name in enumerate(LANES)],
+            "axis_y": len(LANES) * LANE_HEIGHT + 2,
+            "height": len(LANES) * LANE_HEIGHT + 20}
 
 
 def _audit(run: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,11 +112,17 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
         key = f"r{number}"
         cell = entry["runs"].setdefault(run["agent"], {"trials": []})
         cell["trials"].append({
-            **run, "key": key, "timeline": timeline(run), "audit": _audit(run),
-            "repro": _repro(run, results["seed"]),
+            **run, "key": key, "goal_result": run.get("goal"), "timeline": timeline(run),
+            "audit": _audit(run),
+            "repro": run.get("reproduce") or _repro(run, results["seed"]),
             "failed": [v for v in run["verdicts"] if not v["passed"]],
         })
     ordered = sorted(scenarios.values(), key=lambda s: s["name"])
+    keys = {(r["scenario"], r["agent"], r.get("trial", 0)): f"r{n}" for n, r in enumerate(runs)}
+    why = {}
+    for agent in agents:
+        causes = failure_causes([r for r in runs if r["agent"] == agent])
+        why[agent] = [{**c, "key": keys[(c["scenario"], agent, c["trial"])]} for c in causes]
     for s in ordered:
         for cell in s["runs"].values():
             trials = cell["trials"]
@@ -112,7 +141,7 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
                for r in runs}
     return {
         "results": results, "agents": agents, "categories": categories, "scenarios": ordered,
-        "min_score": min_score, "lanes": LANES,
+        "min_score": min_score, "lanes": LANES, "why": why,
         "data": safe_json({"seed": results["seed"], "agents": results["agents"],
                            "runs": summary}),
     }

@@ -8,6 +8,7 @@ import contextlib
 
 from aiohttp import web
 
+from ..servers import bound_port
 from .api import ToxiproxyAPI
 
 
@@ -30,9 +31,7 @@ class EmbeddedToxiproxy:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        sockets = getattr(site._server, "sockets", None)
-        assert sockets, "the Toxiproxy API did not bind"
-        self.port = sockets[0].getsockname()[1]
+        self.port = bound_port(site)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -28,7 +28,8 @@ class Truncated(Turn):
         if self.content is not None:
             return Completion(content=_cut(self.content, self.keep, mid_word=True),
                               finish_reason="length")
-        assert self.tool_call is not None
+        if self.tool_call is None:
+            raise ValueError("give exactly one of 'content' or 'tool_call'")
         text = dumps(self.tool_call.get("arguments", {}))
         return Completion(
             tool_calls=[ToolCall(self.tool_call["name"], _cut(text, self.keep, mid_word=False))],
