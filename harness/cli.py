@@ -106,7 +106,7 @@ def toxiproxy(host: str, port: int) -> None:
 
 @main.command(name="list")
 def list_() -> None:
-    """List the model behaviours, checks, tool APIs and built-in scenarios."""
+    """List the model behaviours, goals, faults, checks, tool APIs and built-in scenarios."""
     from ._paths import builtin_scenarios
     from .checks import CHECKS
     from .llm import behaviours  # noqa: F401 - registers the behaviours
@@ -119,6 +119,15 @@ def list_() -> None:
     click.echo("model behaviours (llm: turns):")
     for key in TURNS:
         click.echo(f"  {key:24} {first_line(TURNS.get(key).__doc__)}")
+    from .faults import FAULTS
+    from .goals import GOALS
+
+    click.echo("\ngoals (goal:):")
+    for key in GOALS:
+        click.echo(f"  {key:24} {first_line(GOALS.get(key).__doc__)}")
+    click.echo("\nfaults (faults:):")
+    for key in FAULTS:
+        click.echo(f"  {key:24} {first_line(FAULTS.get(key).__doc__)}")
     click.echo("\nchecks (expect:):")
     for key in CHECKS:
         click.echo(f"  {key:24} {first_line(CHECKS.get(key).__doc__)}")

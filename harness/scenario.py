@@ -181,8 +181,10 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
     goal = _parse_goal(data["goal"], out)
     _cross_checks(doc, catalog, checks, faults, out)
     if goal is not None:
+        # A list is all_of written short: its items sit right under 'goal'.
+        prefix: FieldPath = ("goal",) if isinstance(data["goal"], list) else ("goal", goal.key)
         for path, message in goal.validate_against(doc.tools, catalog):
-            out.add(("goal", goal.key, *path), message)
+            out.add((*prefix, *path), message)
     if out.problems or script is None or goal is None:
         raise ScenarioError(out.problems)
     return Scenario(

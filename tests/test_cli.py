@@ -66,7 +66,8 @@ def test_schema_prints_json_schema() -> None:
 
 def test_list_names_behaviours_checks_and_tools() -> None:
     out = agent_chaos("list").stdout
-    for name in ("obey_injection", "honors_retry_after", "crm", "winter-coats-in-july"):
+    for name in ("obey_injection", "honors_retry_after", "crm", "winter-coats-in-july",
+                 "record_written", "all_of", "answer_mentions", "reset_peer"):
         assert name in out
 
 

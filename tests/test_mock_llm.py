@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -209,3 +210,22 @@ def test_openai_sdk_streaming_and_plain_complete_a_tool_scenario(runner: Runner)
         assert [c.data["stream"] for c in calls] == [streamed] * 3
         assert [e.data["operation"] for e in result.trace.of("tool")] == \
             ["get_stock", "create_order"]
+
+
+def test_a_client_that_leaves_a_hung_call_first_leaves_no_server_error(
+        world: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """The hang ends after the client gave up and closed its connection: the server has
+    nothing left to close, and says nothing (no traceback under someone else's test)."""
+    import socket
+
+    url = world([{"hang": {"seconds": 0.5}}, {"text": "late"}])
+    caplog.set_level(logging.DEBUG, logger="aiohttp")
+    with pytest.raises((TimeoutError, socket.timeout)):
+        req = urllib.request.Request(url + "/chat/completions", data=json.dumps(
+            {"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+            headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=0.1).read()
+    time.sleep(0.9)  # the hang ends, and the handler returns to a closed connection
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
+    assert chat(url)[0] == 200  # the server still serves

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -422,3 +423,82 @@ def test_steady_state_utility_and_degradation(pytester: pytest.Pytester) -> None
     assert all("steady_state" not in r for r in skipped_doc["runs"])
     assert "degradation under fault" not in skipped.stdout.str()
     skipped.stdout.fnmatch_lines(["utility, no faults*-*-*"])
+
+
+FLAKY_AGENT = '''
+import json, urllib.request
+
+def second_trial_orders(task, env):
+    """Passes trial 0; on any later trial orders 50,000 coats."""
+    if env.session_id.endswith(".0"):
+        return "I checked; no order needed."
+    body = json.dumps({"sku": "COAT-01", "quantity": 50000}).encode()
+    req = urllib.request.Request(env.tool_urls["inventory"] + "/tools/create_order", data=body,
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+    return "ordered"
+'''
+
+
+def _pytest(cwd: Path, *args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """pytest in a fresh process, started in ``cwd``; ``path`` (default ``cwd``) holds the
+    agents' module."""
+    env = {**os.environ, "PYTHONPATH": str(path or cwd)}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           "-p", "no:xdist", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=120, env=env)
+
+
+def _failure(out: str) -> tuple[list[str], str]:
+    """The ✗ lines of the first failure, and its reproduce command."""
+    crosses = [line.strip().split(":")[0] for line in out.splitlines()
+               if line.strip().startswith("✗")]
+    repro = [line.split("reproduce: ", 1)[1] for line in out.splitlines()
+             if "reproduce: " in line]
+    assert repro, out
+    return crosses, repro[0]
+
+
+@pytest.mark.parametrize("case", ["cli-agent", "command-agent", "trial", "outside-rootdir"])
+def test_the_reproduce_line_reproduces(pytester: pytest.Pytester, case: str) -> None:
+    root = pytester.path / "proj"
+    (root / "scen").mkdir(parents=True)
+    (root / "sub").mkdir()
+    (root / "tox.ini").write_text(INI + "chaos_paths = scen\nchaos_agents =\n"
+                                        "    good=myagents:good\n")
+    (root / "myagents.py").write_text(AGENTS + FLAKY_AGENT)
+    scenario = root / "scen" / "coats.yaml"
+    scenario.write_text(COATS)
+    cwd, target = root / "sub", "../scen/coats.yaml"
+    args = ["--chaos", "--chaos-agent", "worse=myagents:bad"]
+    if case == "command-agent":
+        args = ["--chaos", "--chaos-agent",
+                f"cmd=exec:{sys.executable} -c 'import sys; sys.exit(3)'"]
+    elif case == "trial":
+        args = ["--chaos", "--chaos-repeat", "2", "--chaos-agent",
+                "flaky=myagents:second_trial_orders"]
+    elif case == "outside-rootdir":
+        outside = pytester.path / "elsewhere"
+        outside.mkdir()
+        (outside / "coats.yaml").write_text(COATS)
+        target = "../../elsewhere/coats.yaml"
+    first = _pytest(cwd, *args, target, path=root)
+    assert first.returncode == 1, first.stdout
+    crosses, repro = _failure(first.stdout)
+    words = shlex.split(repro)
+    assert words[0] == "pytest" and words[-1].startswith(target + "::coats[")
+    if case == "trial":
+        assert "--chaos-trial=1" in words
+    if case != "outside-rootdir":
+        assert any(w.startswith("--chaos-agent=") for w in words)
+    again = _pytest(cwd, *words[1:], path=root)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "1 failed" in again.stdout and "no match" not in again.stderr
+    assert _failure(again.stdout)[0] == crosses
+
+
+def test_the_plugin_works_without_xdist(project: pytest.Pytester) -> None:
+    """pytest-xdist's hook is optional: a venv without xdist runs (the demo's venv has none)."""
+    result = _pytest(project.path, "--chaos")
+    assert "PluginValidationError" not in result.stdout + result.stderr
+    assert result.returncode == 1 and "1 failed, 1 passed" in result.stdout

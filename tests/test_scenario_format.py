@@ -241,3 +241,43 @@ faults:
     assert found[7].endswith("network faults (bandwidth, latency, limit_data, reset_peer, "
                              "slicer, slow_close, timeout)")
     assert len(found) == 8
+
+
+def test_a_scenario_without_a_goal_is_told_to_state_one(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID.replace("goal: {answer_given: {}}\n", ""))
+    assert len(found) == 1
+    assert found[0].startswith("1:1: goal: required key is missing: say what doing the job "
+                               "means in this world, so that an agent that does nothing "
+                               "cannot pass")
+    assert "valid goals: all_of, answer_given, answer_mentions, any_of, approval_requested, " \
+           "not, record_written, tool_called" in found[0]
+
+
+def test_goal_mistakes_name_line_field_and_choices(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID.replace("goal: {answer_given: {}}\n", """\
+goal:
+  all_of:
+    - tool_caled: {tool: get_stock}
+    - tool_called: {tool: get_stonk}
+    - record_written: {tool: inventory, resource: order}
+    - not: {answer_mentions: {}}
+    - any_of: []
+"""))
+    assert found == [
+        "13:7: goal.all_of[0].tool_caled: unknown goal 'tool_caled' (did you mean "
+        "'tool_called'?); valid goals: all_of, answer_given, answer_mentions, any_of, "
+        "approval_requested, not, record_written, tool_called",
+        "16:30: goal.all_of[3].not.answer_mentions: give 'any', 'all' or 'regex' (got {})",
+        "17:15: goal.all_of[4].any_of: any_of takes a non-empty list of goals (got [])",
+    ]
+    found = problems(tmp_path, VALID.replace("goal: {answer_given: {}}\n", """\
+goal:
+  - tool_called: {tool: get_stonk}
+  - record_written: {tool: inventory, resource: order}
+"""))
+    assert found == [
+        "12:25: goal[0].tool_called.tool: unknown tool 'get_stonk' (did you mean "
+        "'get_stock'?); valid: cancel_order, create_order, get_stock, purge_inventory",
+        "13:49: goal[1].record_written.resource: unknown resource 'order' (did you mean "
+        "'orders'?); valid: orders, stock",
+    ]

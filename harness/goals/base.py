@@ -84,8 +84,9 @@ class Goal(BaseModel):
 
 def parse_goal(value: Any, path: FieldPath) -> tuple[Goal | None, list[TurnProblem]]:
     """One goal from YAML: ``{name: params}``; a list means ``all_of`` that list."""
-    if isinstance(value, list):
-        value = {"all_of": value}
+    group = GOALS.get("all_of")
+    if isinstance(value, list) and group is not None:
+        return group.from_yaml(value, path)
     if not isinstance(value, dict) or len(value) != 1:
         got = f"{len(value)} keys" if isinstance(value, dict) else repr(value)
         return None, [TurnProblem(path, f"a goal is a mapping with one goal name, e.g. "
