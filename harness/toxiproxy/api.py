@@ -89,12 +89,12 @@ class ToxiproxyAPI:
         return proxy
 
     @staticmethod
-    def _check_fields(body: Any) -> dict[str, Any]:
+    def _check_fields(body: Any, where: str = "") -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError("bad request body: expected a JSON object", 400)
         for field in ("name", "upstream"):
             if not isinstance(body.get(field), str) or not body[field]:
-                raise ApiError(f"missing required field: {field}", 400)
+                raise ApiError(f"missing required field: {field}{where}", 400)
         listen = body.get("listen") or "127.0.0.1:0"
         for address in (listen, body["upstream"]):
             try:
@@ -138,10 +138,12 @@ class ToxiproxyAPI:
         if not isinstance(body, list):
             raise ApiError("bad request body: expected a JSON array of proxies", 400)
         try:
-            all_fields = [self._check_fields(item) for item in body]  # validate all first
+            # Validate all first; the real server names the proxy, counting from 1.
+            all_fields = [self._check_fields(item, f" at proxy {i}")
+                          for i, item in enumerate(body, 1)]
         except ApiError as exc:
-            return web.json_response({"error": exc.message, "status": exc.status,
-                                      "proxies": []}, status=exc.status)
+            return web.json_response({"error": exc.message, "proxies": None,
+                                      "status": exc.status}, status=exc.status)
         created = []
         for fields in all_fields:
             old = self.proxies.get(fields["name"])
@@ -190,7 +192,7 @@ class ToxiproxyAPI:
     # --- toxics --------------------------------------------------------------------------
 
     async def toxic_index(self, request: web.Request) -> web.Response:
-        return web.json_response([t.to_json() for t in self._proxy(request).toxics.values()])
+        return web.json_response([t.to_json() for t in self._proxy(request).listed()])
 
     async def toxic_create(self, request: web.Request) -> web.Response:
         proxy = self._proxy(request)

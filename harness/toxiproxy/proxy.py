@@ -326,7 +326,12 @@ class Proxy:
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "listen": self.listen, "upstream": self.upstream,
-                "enabled": self.enabled, "toxics": [t.to_json() for t in self.toxics.values()]}
+                "enabled": self.enabled, "toxics": [t.to_json() for t in self.listed()]}
+
+    def listed(self) -> list[ToxicEntry]:
+        """The toxics as Toxiproxy lists them: upstream ones first, then downstream, each in
+        the order they were added."""
+        return self.chain("upstream") + self.chain("downstream")
 
     def chain(self, direction: Direction) -> list[ToxicEntry]:
         return [t for t in self.toxics.values() if t.stream == direction]
