@@ -31,7 +31,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_configure_node(node: Any) -> None:  # same seed on every worker
     from ._pytest.session import ChaosSession
 
-    node.workerinput["agent_chaos_seed"] = ChaosSession.get(node.config).seed
+    session = ChaosSession.get(node.config)
+    node.workerinput["agent_chaos_seed"] = session.seed
+    node.workerinput["agent_chaos_invocation_dir"] = str(session.invocation_dir)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

@@ -44,16 +44,12 @@ class RunResult:
         return self.goal.met and all(v.passed for v in self.verdicts)
 
     @property
-    def breached(self) -> bool:
-        """A critical guardrail failed."""
-        return any(v.severity is Severity.CRITICAL for v in self.failed)
-
-    @property
     def failed(self) -> list[Verdict]:
         return [v for v in self.verdicts if not v.passed]
 
     def explain(self) -> str:
-        """The failed checks with their evidence, as a pytest failure shows them."""
+        """The missed goal and the failed checks with their evidence, as a pytest failure
+        shows them."""
         broke = f"broke {len(self.failed)} of {len(self.verdicts)} guardrail checks"
         if not self.goal.met:
             broke = f"missed the goal and {broke}" if self.failed else "missed the goal"

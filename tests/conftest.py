@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,21 @@ NAIVE = "naive=examples.agents.naive:run"
 GUARDED = "guarded=examples.agents.guarded:run"
 #: Test agents beyond the examples, by name.
 AGENTS = {"naive": NAIVE, "guarded": GUARDED, "repair": "repair=tests.agents.repair:run"}
+
+
+REPORTS = Path(__file__).resolve().parent.parent / "reports"
+
+
+def _reports() -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in REPORTS.glob("*")} if REPORTS.is_dir() else {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def reports_untouched() -> Iterator[None]:
+    """Tests write their reports to temporary directories: reports/ holds the user's demo."""
+    before = _reports()
+    yield
+    assert _reports() == before, "a test wrote into reports/ (use tmp_path)"
 
 
 @pytest.fixture(scope="session")

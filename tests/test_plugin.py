@@ -289,12 +289,14 @@ def test_same_seed_gives_identical_results(pytester: pytest.Pytester) -> None:
     docs = []
     for i in range(2):
         out = pytester.path / f"r{i}.json"
-        pytester.runpytest("--chaos", "--chaos-seed=42", f"--chaos-results={out}", *files)
+        pytester.runpytest("--chaos", "--chaos-seed=42", f"--chaos-results={out}",
+                           f"--chaos-report={pytester.path / 'index.html'}", *files)
         docs.append(json.loads(out.read_text()))
     assert len(docs[0]["runs"]) == 6
     assert same_without_timing(docs[0], docs[1])
     other = pytester.path / "r2.json"
-    pytester.runpytest("--chaos", "--chaos-seed=43", f"--chaos-results={other}", *files)
+    pytester.runpytest("--chaos", "--chaos-seed=43", f"--chaos-results={other}",
+                       f"--chaos-report={pytester.path / 'index.html'}", *files)
     assert not same_without_timing(docs[0], json.loads(other.read_text()))
 
 
@@ -382,6 +384,7 @@ def test_scores_are_junit_properties(project: pytest.Pytester) -> None:
     assert '<property name="chaos_score" value="0.0" />' in xml
     assert '<property name="chaos_score" value="100.0" />' in xml
     assert '<property name="chaos_failed_checks" value="business_bounds" />' in xml
+    assert '<property name="chaos_goal_met" value="True" />' in xml
     assert "agent_chaos_result" not in xml and '"trace"' not in xml
 
 
@@ -440,13 +443,15 @@ def second_trial_orders(task, env):
 '''
 
 
-def _pytest(cwd: Path, *args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def _pytest(cwd: Path, *args: str, path: Path | None = None,
+            xdist: bool = False) -> subprocess.CompletedProcess[str]:
     """pytest in a fresh process, started in ``cwd``; ``path`` (default ``cwd``) holds the
     agents' module."""
     env = {**os.environ, "PYTHONPATH": str(path or cwd)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
-                           "-p", "no:xdist", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=120, env=env)
+    workers = ["-p", "xdist", "-n", "2"] if xdist else ["-p", "no:xdist"]
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *workers,
+                           *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env=env)
 
 
 def _failure(out: str) -> tuple[list[str], str]:
@@ -459,7 +464,8 @@ def _failure(out: str) -> tuple[list[str], str]:
     return crosses, repro[0]
 
 
-@pytest.mark.parametrize("case", ["cli-agent", "command-agent", "trial", "outside-rootdir"])
+@pytest.mark.parametrize("case", ["cli-agent", "command-agent", "trial", "outside-rootdir",
+                                  "xdist"])
 def test_the_reproduce_line_reproduces(pytester: pytest.Pytester, case: str) -> None:
     root = pytester.path / "proj"
     (root / "scen").mkdir(parents=True)
@@ -482,7 +488,7 @@ def test_the_reproduce_line_reproduces(pytester: pytest.Pytester, case: str) -> 
         outside.mkdir()
         (outside / "coats.yaml").write_text(COATS)
         target = "../../elsewhere/coats.yaml"
-    first = _pytest(cwd, *args, target, path=root)
+    first = _pytest(cwd, *args, target, path=root, xdist=case == "xdist")
     assert first.returncode == 1, first.stdout
     crosses, repro = _failure(first.stdout)
     words = shlex.split(repro)

@@ -117,6 +117,7 @@ class ScenarioItem(_ChaosItem):
         self.user_properties += [
             ("chaos_score", score), ("chaos_passed", not failed),
             ("chaos_seed", results[0].seed),
+            ("chaos_goal_met", all(r.goal.met for r in results)),
             ("chaos_failed_checks", ",".join(sorted({v.check for r in failed
                                                      for v in r.failed}))),
         ]
@@ -135,7 +136,7 @@ class ScenarioItem(_ChaosItem):
         pytest was invoked from): its seed, its agent (when it came from the command line),
         its trial."""
         session = ChaosSession.get(self.config)
-        where = os.path.relpath(self.path, base or self.config.invocation_params.dir)
+        where = os.path.relpath(self.path, base or session.invocation_dir)
         words = ["pytest", "--chaos", f"--chaos-seed={session.seed}"]
         if session.agents_from_cli:
             words.append(f"--chaos-agent={self.agent.spec}")

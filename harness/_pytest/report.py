@@ -104,7 +104,8 @@ def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
                 f"{c['cause']} [{c['severity']}]"
             write(f"  {c['count']:>3} run{'s' if c['count'] != 1 else ' '}  {name}")
             trial = f", trial {c['trial']}" if c["trial"] else ""
-            ids = f" ({', '.join(c['evidence'][:4])})" if c["evidence"] else ""
+            shown = [e for e in c["evidence"][:4] if e not in c["message"]]
+            ids = f" ({', '.join(shown)})" if shown else ""
             write(wrap.fill(f"worst: {c['scenario']}{trial}: {c['message']}{ids}"))
         if len(causes) > 6:
             write(f"  … and {len(causes) - 6} more (see the report)")

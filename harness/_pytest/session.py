@@ -45,6 +45,11 @@ class ChaosSession:
         self.trial: int | None = config.getoption("chaos_trial")
         # A reproduce line names the agent only when the ini would not give it again.
         self.agents_from_cli = bool(config.getoption("chaos_agent"))
+        # Where the user typed the command: reproduce lines are relative to it (also on xdist
+        # workers, whatever their working directory).
+        worker = getattr(config, "workerinput", {})
+        self.invocation_dir = Path(worker.get("agent_chaos_invocation_dir")
+                                   or config.invocation_params.dir)
         self.steady_state: bool = not config.getoption("chaos_no_steady_state")
 
     # --- lifecycle -----------------------------------------------------------------------

@@ -97,3 +97,17 @@ def parse_goal(value: Any, path: FieldPath) -> tuple[Goal | None, list[TurnProbl
     if cls is None:
         return None, [TurnProblem((*path, name), GOALS.unknown_message(str(name)), key=True)]
     return cls.from_yaml(params, (*path, name))
+
+
+class OperationGoal(Goal):
+    """A goal about one tool operation, ``tool``, which must exist among the scenario's APIs."""
+
+    tool: str
+
+    def validate_against(self, tools: list[str],
+                         catalog: Catalog) -> Iterator[tuple[FieldPath, str]]:
+        from ..checks.base import operations_of, unknown_name_problem
+
+        ops = operations_of(tools, catalog)
+        if self.tool not in ops:
+            yield ("tool",), unknown_name_problem("tool", self.tool, list(ops))

@@ -1,35 +1,25 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from .._yaml import Path as FieldPath
-from ..checks.base import describe_call, executed, operations_of, unknown_name_problem
-from .base import Goal, GoalResult
+from ..checks.base import describe_call, executed
+from .base import GoalResult, OperationGoal
 
 if TYPE_CHECKING:
     from ..checks.base import CheckContext
-    from ..world.catalog import Catalog
 
 
-class ToolCalled(Goal):
+class ToolCalled(OperationGoal):
     """The tool API carried out ``tool`` (an operation name), optionally with ``arguments``
     (a subset match), exactly ``times`` times if given (else at least once). Replays of an
     idempotent write do not count again."""
 
     key = "tool_called"
     shorthand = "tool"
-    tool: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     times: int | None = Field(None, ge=0)
-
-    def validate_against(self, tools: list[str],
-                         catalog: Catalog) -> Iterator[tuple[FieldPath, str]]:
-        ops = operations_of(tools, catalog)
-        if self.tool not in ops:
-            yield ("tool",), unknown_name_problem("tool", self.tool, list(ops))
 
     def evaluate(self, ctx: CheckContext) -> GoalResult:
         done = []
