@@ -12,6 +12,11 @@ import sys
 import traceback
 from typing import Any
 
+from harness._guard import die_with_parent
+
+#: Longest answer handed back (as harness.agents.MAX_ANSWER for command agents).
+MAX_OUTPUT = 1_000_000
+
 
 def _write(path: str, result: dict[str, Any]) -> None:
     with open(path, "w", encoding="utf-8") as f:
@@ -35,6 +40,7 @@ def _resolve(target: str) -> Any:
 
 
 def main(argv: list[str]) -> int:
+    die_with_parent()
     target, result_file = argv[1], argv[2]
     from harness.agents import AgentEnv
 
@@ -43,7 +49,12 @@ def main(argv: list[str]) -> int:
     except LookupError as exc:
         _write(result_file, {"status": "config_error", "error": str(exc)})
         return 2
-    task = json.loads(os.environ["CHAOS_TASK"])
+    task_file = os.environ.get("CHAOS_TASK_FILE")
+    if task_file:
+        with open(task_file, encoding="utf-8") as f:
+            task = json.load(f)
+    else:
+        task = json.loads(os.environ["CHAOS_TASK"])
     env = AgentEnv.from_environ()
     try:
         output = run(task, env)
@@ -55,6 +66,8 @@ def main(argv: list[str]) -> int:
         return 1
     if output is not None and not isinstance(output, str):
         output = json.dumps(output, default=str)
+    if output is not None and len(output) > MAX_OUTPUT:  # the harness keeps no more
+        output = output[:MAX_OUTPUT] + f"… [{len(output) - MAX_OUTPUT} more characters]"
     _write(result_file, {"status": "completed", "output": output})
     return 0
 

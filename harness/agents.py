@@ -15,16 +15,19 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ._guard import PARENT_ENV
 from .checks.base import Outcome
 from .errors import AgentConfigError
 
@@ -33,6 +36,11 @@ __all__ = ["Agent", "AgentEnv"]
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 #: How much of an agent's stderr is kept for the report.
 LOG_TAIL = 4000
+#: How much of a command agent's stdout (its answer) is kept.
+MAX_ANSWER = 1_000_000
+#: The largest task also handed over in the ``CHAOS_TASK`` environment variable (Linux refuses
+#: a single one over 128 KiB); ``CHAOS_TASK_FILE`` always holds it.
+MAX_TASK_ENV = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -154,36 +162,54 @@ def _default_name(target: str) -> str:
 
 
 def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float) -> Outcome:
-    """Run the agent to completion or until ``timeout`` seconds; never leaves a process behind."""
+    """Run the agent to completion or until ``timeout`` seconds; never leaves a process behind.
+
+    The agent dies with the harness (``harness._guard``). Its stdout and stderr go through
+    pipes into bounded buffers (the answer's head, the log's tail), never to disk or memory
+    whole. The task travels in a file (``CHAOS_TASK_FILE``), and in ``CHAOS_TASK`` too when it
+    is small enough for an environment variable."""
     with tempfile.TemporaryDirectory(prefix="agent-chaos-") as tmp:
         result_file = str(Path(tmp) / "result.json")
+        task_file = Path(tmp) / "task.json"
+        task_json = json.dumps(task)
+        task_file.write_text(task_json, encoding="utf-8")
         environ = {**os.environ, **env.to_environ(), **agent.extra_env,
-                   "CHAOS_TASK": json.dumps(task), "OPENAI_AGENTS_DISABLE_TRACING": "1",
-                   "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+                   "CHAOS_TASK_FILE": str(task_file), "OPENAI_AGENTS_DISABLE_TRACING": "1",
+                   "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+                   PARENT_ENV: str(os.getpid())}
+        if len(task_json) <= MAX_TASK_ENV:
+            environ["CHAOS_TASK"] = task_json
+        else:
+            environ.pop("CHAOS_TASK", None)
         try:
             argv = agent.command(result_file)
         except ValueError as exc:
             raise AgentConfigError(f"agent {agent.name!r}: bad command: {exc}") from None
+        if agent.kind == "command":
+            if not argv or shutil.which(argv[0], path=environ.get("PATH")) is None:
+                raise AgentConfigError(f"agent {agent.name!r}: cannot start "
+                                       f"{argv[0] if argv else agent.target!r}: no such "
+                                       f"program")
+            argv = [sys.executable, "-m", "harness._guard", *argv]
         started = time.monotonic()
-        with open(Path(tmp) / "stdout", "w+b") as out, open(Path(tmp) / "stderr", "w+b") as err:
-            try:
-                proc = subprocess.Popen(argv, env=environ, stdout=out, stderr=err,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-            except OSError as exc:
-                raise AgentConfigError(f"agent {agent.name!r}: cannot start {argv[0]!r}: "
-                                       f"{exc.strerror}") from None
-            timed_out = False
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:
-                _kill_group(proc)
-            duration = time.monotonic() - started
-            out.seek(0)
-            err.seek(0)
-            stdout = out.read().decode("utf-8", "replace")
-            stderr = err.read().decode("utf-8", "replace")[-LOG_TAIL:]
+        try:
+            proc = subprocess.Popen(argv, env=environ, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        except OSError as exc:
+            raise AgentConfigError(f"agent {agent.name!r}: cannot start {argv[0]!r}: "
+                                   f"{exc.strerror}") from None
+        capture = Capture(proc)
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_group(proc)
+            capture.finish()
+        duration = time.monotonic() - started
+        stdout, stderr = capture.answer(), capture.log()
         if timed_out:
             return Outcome("timeout", None, f"stopped at the {timeout:g} s time limit",
                            proc.returncode, duration, stderr)
@@ -194,6 +220,56 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float) -
             return Outcome("crashed", stdout.strip() or None, last[0], proc.returncode,
                            duration, stderr)
         return _python_outcome(result_file, proc.returncode, duration, stderr)
+
+
+class Capture:
+    """Reads an agent's stdout and stderr as they come, keeping the first ``MAX_ANSWER``
+    bytes of stdout and the last ``LOG_TAIL`` bytes of stderr; the rest is only counted."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+        self._stop = threading.Event()
+        self._streams = [s for s in (proc.stdout, proc.stderr) if s is not None]
+        self._out = proc.stdout
+        self._thread = threading.Thread(target=self._pump, name="agent-chaos-capture",
+                                        daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        import select
+
+        open_ = list(self._streams)
+        while open_ and not self._stop.is_set():
+            ready, _, _ = select.select(open_, [], [], 0.1)
+            for stream in ready:
+                chunk = os.read(stream.fileno(), 65536)
+                if not chunk:
+                    open_.remove(stream)
+                elif stream is self._out:
+                    room = MAX_ANSWER - len(self.head)
+                    self.head += chunk[:max(room, 0)]
+                    self.dropped += max(len(chunk) - max(room, 0), 0)
+                else:
+                    self.tail += chunk
+                    del self.tail[:-LOG_TAIL]
+
+    def finish(self) -> None:
+        """Stop reading: after the agent's end, a detached grandchild may hold the pipes open;
+        what it writes then is not the agent's."""
+        self._thread.join(timeout=1.0)
+        self._stop.set()
+        self._thread.join()
+        for stream in self._streams:
+            stream.close()
+
+    def answer(self) -> str:
+        text = self.head.decode("utf-8", "replace")
+        return text + (f"… [{self.dropped} more bytes]" if self.dropped else "")
+
+    def log(self) -> str:
+        return self.tail.decode("utf-8", "replace")
 
 
 def _python_outcome(result_file: str, code: int, duration: float, log: str) -> Outcome:

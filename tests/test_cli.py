@@ -111,3 +111,32 @@ def test_report_renders_a_results_file_and_refuses_other_json(tmp_path: Path) ->
     bad = agent_chaos("report", str(tmp_path / "other.json"))
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "not a results.json of pytest-agent-chaos" in bad.stderr
+
+
+def test_report_still_reads_a_results_file_from_before_goals(tmp_path: Path) -> None:
+    """results.json stayed version 1: a file written before goals and scoring v3 renders."""
+    old = {
+        "version": 1, "tool": {"name": "pytest-agent-chaos", "version": "0.1.0"}, "seed": 0,
+        "scoring": {"weights": {"critical": 8}, "run_score": "…", "agent_score": "…"},
+        "agents": {"naive": {"score": 40.0, "interval": [10.0, 70.0],
+                             "categories": {"loop": 40.0},
+                             "weakest": {"category": "loop", "score": 40.0}, "runs": 1,
+                             "passed": 0, "critical_breaches": 1,
+                             "scenarios": {"s": {"trials": 1, "passed": 0, "pass_rate": 0.0,
+                                                 "pass_k": 0.0}}}},
+        "runs": [{"scenario": "s", "category": "loop", "agent": "naive", "seed": 1,
+                  "session": "s.naive.0", "passed": False, "score": 40.0, "faults": [],
+                  "source": "/abs/s.yaml",
+                  "outcome": {"status": "completed", "output": "hi", "error": None,
+                              "exit_code": None},
+                  "verdicts": [{"check": "terminates", "passed": False, "severity": "high",
+                                "message": "looped", "evidence": [], "params": {}}],
+                  "trace": [], "trace_dropped": 0, "state": {},
+                  "timing": {"duration": 1.0, "events": {}}}],
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    out = tmp_path / "old.html"
+    result = agent_chaos("report", str(tmp_path / "old.json"), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    html = out.read_text()
+    assert "loop 40.0" in html and "terminates" in html and "goal missed" not in html

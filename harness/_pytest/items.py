@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shlex
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .._json import dumps_safe
 from ..errors import ChaosError, ChecksFailed, ScenarioError
 from .session import RESULT_PROPERTY, ChaosSession
 
@@ -110,7 +110,9 @@ class ScenarioItem(_ChaosItem):
             if steady is not None:
                 entry["steady_state"] = {**steady, "verdict": deviation(steady, result.passed)}
             entries.append(entry)
-        setattr(self, RESULT_PROPERTY, json.dumps(entries))
+        # Made safe here: the entries travel as JSON (to the controller under xdist), and an
+        # agent's hostile values must not lose the run.
+        setattr(self, RESULT_PROPERTY, dumps_safe(entries))
         failed = [r for r in results if not r.passed]
         score = round(sum(r.score for r in results) / trials, 1)
         # For JUnit XML (--junitxml): the figures CI dashboards read.

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import textwrap
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from .._json import dumps_safe, safe, write_atomic
 from ..runner import RESULTS_VERSION
 from ..scoring import EXPLAINED, WEIGHTS, agent_scores, failure_causes
 
@@ -24,20 +24,20 @@ def build_results(runs: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     wall-clock figures; everything else is the same for the same seed."""
     ordered = sorted(runs, key=lambda r: (r["scenario"], r["agent"], r.get("nodeid", ""),
                                           r.get("trial", 0)))
-    return {
+    document: dict[str, Any] = safe({
         "version": RESULTS_VERSION,
         "tool": {"name": "pytest-agent-chaos", "version": harness_version()},
         "seed": seed,
         "scoring": {"weights": {k.value: w for k, w in WEIGHTS.items()}, **EXPLAINED},
         "agents": agent_scores(ordered),
         "runs": ordered,
-    }
+    })
+    return document
 
 
 def write_results(path: Path, doc: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
+    """Write results.json atomically: a failed write leaves the previous file whole."""
+    return write_atomic(path, dumps_safe(doc, indent=1) + "\n")
 
 
 def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import signal
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,10 @@ if TYPE_CHECKING:
     from ..servers import ServerHost
 
 _KEY = pytest.StashKey["ChaosSession"]()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 _CACHE_KEY = "agent_chaos/seed"
 RESULT_PROPERTY = "agent_chaos_result"
 
@@ -60,6 +66,7 @@ class ChaosSession:
         config's reports, also inside pytester's nested runs)."""
         session = config.stash[_KEY] = cls(config)
         config.pluginmanager.register(session, "agent-chaos-session")
+        session._catch_sigterm()
 
     @classmethod
     def get(cls, config: pytest.Config) -> ChaosSession:
@@ -69,8 +76,26 @@ class ChaosSession:
     def uninstall(cls, config: pytest.Config) -> None:
         session = config.stash.get(_KEY, None)
         if session is not None:
-            session.close()
-            config.pluginmanager.unregister(session)
+            try:
+                session.close()
+            finally:
+                config.pluginmanager.unregister(session)
+                session._release_sigterm()
+
+    def _catch_sigterm(self) -> None:
+        """CI cancels a job with SIGTERM: treat it like Ctrl-C, so that pytest unwinds and
+        every agent, proxy and server of the session is stopped. Only when the signal is
+        still at its default (a user's own handler wins) and only in the main thread."""
+        self._sigterm: Any = None
+        if not self.enabled or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            self._sigterm = signal.signal(signal.SIGTERM, _interrupt)
+
+    def _release_sigterm(self) -> None:
+        if self._sigterm is not None and signal.getsignal(signal.SIGTERM) is _interrupt:
+            signal.signal(signal.SIGTERM, self._sigterm)
+        self._sigterm = None
 
     def close(self) -> None:
         if self._runner is not None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .._json import BadJSON, loads_strict
 from .._seed import token
 from ..faults.base import Answer, HttpFault
 from ..faults.runtime import worst_effect
@@ -77,13 +78,13 @@ def _truncate(reply: Completion, max_tokens: Any) -> Completion:
 async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
     trace = run.trace
     start = trace.now()
+    problem = "Request body must be JSON with a 'messages' array."
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        body = None
+        body = loads_strict(await request.read())
+    except BadJSON as exc:
+        body, problem = None, f"{problem} It is not acceptable JSON: {exc}."
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-        refusal = openai_error(400, "Request body must be JSON with a 'messages' array.",
-                               "invalid_request_error", None, param="messages")
+        refusal = openai_error(400, problem, "invalid_request_error", None, param="messages")
         event = trace.add("llm", {"status": 400, "error": refusal.body["error"]}, start)
         event.end = trace.now()
         return _error(refusal)

@@ -31,10 +31,16 @@ def count_message(message: Any) -> int:
     if not isinstance(message, dict):
         return 4 + count_text(str(message))
     total = 4 + count_text(_content_text(message.get("content")))
-    for call in message.get("tool_calls") or []:
-        fn = call.get("function", {}) if isinstance(call, dict) else {}
+    for fn in _functions(message):
         total += count_text(str(fn.get("name", ""))) + count_text(str(fn.get("arguments", "")))
     return total
+
+
+def _functions(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``function`` parts of a message's tool calls, skipping malformed ones."""
+    calls = message.get("tool_calls")
+    return [c["function"] for c in calls if isinstance(c, dict) and
+            isinstance(c.get("function"), dict)] if isinstance(calls, list) else []
 
 
 def count_prompt(messages: list[Any], tools: list[Any] | None) -> int:
@@ -49,7 +55,6 @@ def message_text(message: Any) -> str:
     if not isinstance(message, dict):
         return str(message)
     parts = [_content_text(message.get("content"))]
-    for call in message.get("tool_calls") or []:
-        fn = call.get("function", {}) if isinstance(call, dict) else {}
+    for fn in _functions(message):
         parts.append(str(fn.get("arguments", "")))
     return "\n".join(parts)

@@ -164,6 +164,8 @@ def render_html(results: dict[str, Any], min_score: float | None = None) -> str:
 
 
 def write_html(path: Path, results: dict[str, Any], min_score: float | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(results, min_score), encoding="utf-8")
-    return path
+    """Write the report atomically, from data made safe for output (a lone surrogate in an
+    agent's answer cannot make it unwritable)."""
+    from .._json import safe, write_atomic
+
+    return write_atomic(path, render_html(safe(results), min_score))

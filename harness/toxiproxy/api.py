@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
 
+from .._json import BadJSON, loads_strict
 from .proxy import Direction, Proxy, ToxicEntry, split_address
 from .toxics import TOXICS
 
@@ -78,8 +78,8 @@ class ToxiproxyAPI:
     @staticmethod
     async def _body(request: web.Request) -> Any:
         try:
-            return json.loads(await request.text())
-        except json.JSONDecodeError as exc:
+            return loads_strict(await request.read(), lenient=True)
+        except BadJSON as exc:
             raise ApiError(f"bad request body: {exc}", 400) from None
 
     def _proxy(self, request: web.Request) -> Proxy:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from .._json import BadJSON, loads_strict
 from ..faults.base import Answer, HttpFault
 from ..faults.runtime import worst_effect
 from ..trace import clip
@@ -51,13 +52,15 @@ def tools_app(host: ServerHost) -> web.Application:
         tool = request.match_info["tool"]
         operation = request.match_info["operation"]
         start = run.trace.now()
-        raw = await request.text()
+        payload = await request.read()
+        raw = payload.decode("utf-8", errors="replace")
         hits = await run.faults.on_call(tool, operation)
         data: dict[str, Any] = {"tool": tool, "operation": operation}
+        problem = "the request body must be a JSON object of arguments"
         try:
-            args = json.loads(raw) if raw.strip() else {}
-        except json.JSONDecodeError:
-            args = None
+            args = loads_strict(payload) if raw.strip() else {}
+        except BadJSON as exc:
+            args, problem = None, f"{problem}: {exc}"
         state = run.tools.get(tool)
         op = state.api.operations.get(operation) if state else None
         event = run.trace.add("tool", data, start)
@@ -81,8 +84,7 @@ def tools_app(host: ServerHost) -> web.Application:
                 return await http.respond(request, refusal or Answer(504, []), run.closed)
             if not isinstance(args, dict):
                 data.update(arguments=None, raw=clip(raw))
-                status, body = 400, {"error": "the request body must be a JSON object of "
-                                              "arguments"}
+                status, body = 400, {"error": problem}
             elif state is None:
                 data.update(arguments=args)
                 status, body = 404, {"error": f"no tool API {tool!r} in this world"}
@@ -103,8 +105,8 @@ def tools_app(host: ServerHost) -> web.Application:
         run = find(request)
         start = run.trace.now()
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = loads_strict(await request.read())
+        except BadJSON:
             body = None
         if not isinstance(body, dict) or not isinstance(body.get("tool"), str):
             return web.json_response({"error": "send {\"tool\": name, \"arguments\": {...}, "

@@ -35,3 +35,28 @@ def spawns_child(task: Any, env: Any) -> str:
     subprocess.Popen([sys.executable, "-c", "import time; time.sleep(10_000)"])
     time.sleep(10_000)
     return "unreachable"
+
+
+def records_pid(task: Any, env: Any) -> str:
+    """Writes its pid where the test says, then sleeps: for killing pytest under it."""
+    import os
+    from pathlib import Path
+
+    Path(os.environ["CHAOS_TEST_PIDFILE"]).write_text(str(os.getpid()))
+    time.sleep(10_000)
+    return "unreachable"
+
+
+def floods_stdout(task: Any, env: Any) -> str:
+    """Writes 2 GiB to stdout and stderr as fast as it can, then answers."""
+    import os
+
+    chunk = b"x" * (1 << 20)
+    for _ in range(1024):
+        os.write(1, chunk)
+        os.write(2, chunk)
+    return "flooded"
+
+
+def echoes_task_size(task: Any, env: Any) -> str:
+    return str(len(task))
