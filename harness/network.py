@@ -5,6 +5,10 @@ one; either way only the proxies a run needs are created, and exactly those are 
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import socket
 import threading
 from typing import TYPE_CHECKING
 
@@ -14,15 +18,71 @@ if TYPE_CHECKING:
     from .faults.base import NetworkFault
 
 
+PREFIX = "agent-chaos."
+
+
+def owner_token(pid: int | None = None) -> str:
+    """Who owns a proxy: host, process id and the process's start time (so a reused pid is
+    not mistaken for the owner). Proxy names carry it, so two sessions never collide and the
+    proxies of a session that died can be told apart from those of a live one."""
+    pid = os.getpid() if pid is None else pid
+    return f"{_host()}~{pid}~{_started(pid) or 0}"
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_alive(token: str) -> bool:
+    host, pid, started = [*token.split("~"), "", "", ""][:3]
+    if host != _host() or not pid.isdigit():
+        return True  # another machine's: not ours to judge
+    now = _started(int(pid))
+    if now is not None:
+        return started in ("", "0") or now == started
+    try:  # no /proc entry: ask the kernel whether the pid exists at all
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Network:
     def __init__(self, client: ToxiproxyClient) -> None:
         self.client = client
+        self.token = owner_token()
         self._lock = threading.Lock()
         self._open: dict[str, list[str]] = {}  # session → proxy names it created
+        self.swept: list[str] = []  # proxies left by dead sessions, removed
 
-    @staticmethod
-    def proxy_name(session: str, target: str) -> str:
-        return f"agent-chaos.{session}.{target}"
+    def proxy_name(self, session: str, target: str) -> str:
+        return f"{PREFIX}{self.token}.{session}.{target}"
+
+    def sweep(self) -> list[str]:
+        """Remove the proxies that sessions on this machine left behind when they died (a
+        SIGKILL leaves them on an external Toxiproxy); return their names."""
+        removed = []
+        for name in sorted(self.client.proxies()):
+            if not name.startswith(PREFIX):
+                continue
+            token = name[len(PREFIX):].split(".", 1)[0]
+            if "~" in token and not _owner_alive(token):
+                with contextlib.suppress(Exception):  # another sweeper may be first
+                    self.client.delete(name)
+                    removed.append(name)
+        self.swept += removed
+        return removed
 
     def open(self, session: str, targets: dict[str, str]) -> dict[str, str]:
         """Create a proxy per target (name → upstream ``host:port``); name → listen address."""
@@ -55,12 +115,13 @@ class RunToxics:
 
     def __init__(self, network: Network, session: str) -> None:
         self.client = network.client
+        self.network = network
         self.session = session
 
     def add(self, service: str, name: str, fault: NetworkFault) -> None:
-        self.client.add_toxic(Network.proxy_name(self.session, service), fault.key,
+        self.client.add_toxic(self.network.proxy_name(self.session, service), fault.key,
                               stream=fault.stream, toxicity=fault.toxicity,
                               attributes=fault.attributes(), name=name)
 
     def remove(self, service: str, name: str) -> None:
-        self.client.remove_toxic(Network.proxy_name(self.session, service), name)
+        self.client.remove_toxic(self.network.proxy_name(self.session, service), name)

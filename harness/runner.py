@@ -154,7 +154,14 @@ class Runner:
         if self._network is None:
             url = self.toxiproxy_url or self.host.toxiproxy_url()
             self._network = Network(ToxiproxyClient(url))
+            if self.toxiproxy_url:  # a server this process does not own may hold leftovers
+                self._network.sweep()
         return self._network
+
+    @property
+    def swept(self) -> list[str]:
+        """Proxies that dead sessions had left on the external Toxiproxy, removed."""
+        return self._network.swept if self._network is not None else []
 
     def close(self) -> None:
         if self._network is not None:

@@ -3,6 +3,7 @@ SIGKILL), a flood of output is kept bounded, a large task reaches the agent."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,10 +15,12 @@ import psutil
 import pytest
 
 from harness.runner import Runner
+from harness.servers import ServerHost
 
 from .conftest import scenario_from
 
 pytestmark = pytest.mark.hostile
+pytest_plugins = ["pytester"]
 
 SLEEPER = """\
 version: 1
@@ -106,3 +109,35 @@ def test_a_200_kib_task_reaches_the_agent(runner: Runner) -> None:
     command = runner.run(scenario, f"cmd=exec:{sys.executable} -c \"import json, os; "
                                    f"print(len(json.load(open(os.environ['CHAOS_TASK_FILE']))))\"")
     assert command.outcome.output == str(len(task)), command.outcome
+
+
+def test_proxies_a_dead_session_left_are_removed_by_the_next(pytester: pytest.Pytester,
+                                                               host: ServerHost) -> None:
+    """After a SIGKILL, an external Toxiproxy keeps the session's proxies: the next session
+    removes them (and says so) instead of failing on a name that is taken."""
+    from harness.network import PREFIX, owner_token
+    from harness.toxiproxy.client import ToxiproxyClient
+
+    url = host.toxiproxy_url()  # a server the session does not own
+    external = ToxiproxyClient(url)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = f"{PREFIX}{owner_token(dead.pid)}.coats.naive.0.llm"
+    mine = f"{PREFIX}{owner_token()}.coats.naive.0.llm"  # a live session's: kept
+    for name in (left, mine):
+        external.create(name, upstream="127.0.0.1:9")
+    try:
+        pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+        pytester.makefile(".yaml", sleeper=SLEEPER.replace("timeout: 60", "timeout: 5"))
+        result = pytester.runpytest("--chaos", "sleeper.yaml", "--toxiproxy-url", url,
+                                    "--chaos-agent", "quick=tests.agents.useless:refuse")
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines([f"agent-chaos: removed 1 proxies that a session which "
+                                     f"died had left on {url}: {left}"])
+        names = set(external.proxies())
+        assert left not in names and mine in names
+        assert not [n for n in names if n.startswith(PREFIX) and n != mine]
+    finally:
+        for name in (left, mine):
+            with contextlib.suppress(Exception):
+                external.delete(name)

@@ -241,6 +241,11 @@ class ChaosSession:
         html = write_html(self.report_path(), doc, self.config.getoption("chaos_min_score"))
         summarize(terminal, doc, path)
         terminal.write_line(f"report: {html}")
+        swept = self._runner.swept if self._runner is not None else []
+        if swept:
+            terminal.write_line(f"agent-chaos: removed {len(swept)} proxies that a session "
+                                f"which died had left on {self.config.getoption('toxiproxy_url')}"
+                                f": {', '.join(swept[:5])}{' …' if len(swept) > 5 else ''}")
         gates = self.gates
         if gates is not None and (gates.failures or gates.notes or gates.diff):
             terminal.write_sep("-", "agent-chaos gates")
