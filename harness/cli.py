@@ -29,7 +29,9 @@ def _scenario_files(paths: tuple[Path, ...]) -> list[Path]:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option("--allow-remote", is_flag=True,
+              help="accept upstreams that are not on this machine (as --chaos-allow-remote)")
+def validate(paths: tuple[Path, ...], allow_remote: bool) -> None:
     """Check scenario files (or folders of them); list every mistake as FILE:LINE:COL."""
     from .scenario import load_scenario
 
@@ -37,7 +39,7 @@ def validate(paths: tuple[Path, ...]) -> None:
     bad = 0
     for file in files:
         try:
-            load_scenario(file)
+            load_scenario(file, allow_remote=allow_remote)
         except ScenarioError as exc:
             bad += 1
             for problem in exc.problems:

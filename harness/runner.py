@@ -23,6 +23,8 @@ from .world.run import RunWorld
 from .world.state import ToolState
 
 RESULTS_VERSION = 1
+#: The approval service's proxy (no upstream name can start with "_").
+APPROVALS = "_approvals"
 
 
 @dataclass
@@ -183,6 +185,8 @@ class Runner:
             listens = network.open(session, {
                 "llm": f"{local}:{self.host.llm_port}",
                 **{t: f"{local}:{self.host.tools_port}" for t in scenario.tools},
+                # The human in the loop too: every service the agent reaches is behind a proxy.
+                APPROVALS: f"{local}:{self.host.tools_port}",
                 **scenario.upstreams,
             })
             env = AgentEnv(
@@ -190,7 +194,7 @@ class Runner:
                 api_key="sk-agent-chaos",
                 model="chaos-model",
                 tool_urls={t: f"http://{listens[t]}/s/{session}/{t}" for t in scenario.tools},
-                approval_url=self.host.approval_url(session),
+                approval_url=f"http://{listens[APPROVALS]}/s/{session}/_approvals",
                 session_id=session, seed=seed, timeout=scenario.timeout, scenario=scenario.name,
                 upstreams={u: listens[u] for u in scenario.upstreams},
             )

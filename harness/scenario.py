@@ -27,6 +27,8 @@ from .llm.turns import TURNS, Turn, TurnProblem, parse_turn, pydantic_problems, 
 from .world.catalog import Catalog, get_catalog
 
 FORMAT_VERSION = 1
+#: The largest scenario file read (scenarios are small; data lives in mocks/).
+MAX_FILE = 2 * 2**20
 
 
 class Category(StrEnum):
@@ -94,6 +96,10 @@ MISSING_GOAL = ("required key is missing: say what doing the job means in this w
                 "so that an agent that does nothing cannot pass, e.g. 'goal: {tool_called: "
                 "{tool: get_stock}}' or 'goal: {answer_mentions: [Berlin]}'; valid goals: "
                 + ", ".join(GOALS.names()))
+REMOTE_UPSTREAM = ("{address} is not on this machine: the harness keeps a run on loopback "
+                   "(127.0.0.0/8, ::1, localhost), so a scenario cannot aim an agent's faults "
+                   "at another host; to put a remote service behind a proxy on purpose, pass "
+                   "--chaos-allow-remote (agent-chaos validate --allow-remote)")
 DEFAULT_AFTER_SCRIPT = "I have finished the task."
 _UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _ADDRESS = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):\d{1,5}$")
@@ -143,7 +149,7 @@ class _Collector:
 
 
 def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions | None = None,
-                   catalog: Catalog | None = None) -> Scenario:
+                   catalog: Catalog | None = None, allow_remote: bool = False) -> Scenario:
     """Validate plain data (as loaded from YAML) into a ``Scenario``; raise ``ScenarioError``
     listing every problem."""
     positions = positions or Positions()
@@ -180,6 +186,10 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
     faults = _parse_faults(data.get("faults"), out)
     goal = _parse_goal(data["goal"], out)
     _cross_checks(doc, catalog, checks, faults, out)
+    if not allow_remote:
+        for name, address in doc.upstreams.items():
+            if _ADDRESS.match(address) and not is_loopback(address):
+                out.add(("upstreams", name), REMOTE_UPSTREAM.format(address=address))
     if goal is not None:
         # A list is all_of written short: its items sit right under 'goal'.
         prefix: FieldPath = ("goal",) if isinstance(data["goal"], list) else ("goal", goal.key)
@@ -331,15 +341,36 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
             out.add(("expect", i, check.key), message)
 
 
-def load_scenario(path: str | Path, catalog: Catalog | None = None) -> Scenario:
+def is_loopback(address: str) -> bool:
+    """Whether ``host:port`` is on this machine: 127.0.0.0/8, ::1 or ``localhost``."""
+    import ipaddress
+
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def load_scenario(path: str | Path, catalog: Catalog | None = None,
+                  allow_remote: bool = False) -> Scenario:
     """Read and validate one scenario file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE + 1)  # never more: a huge file is refused in bounded time
+        if len(raw) > MAX_FILE:
+            size = path.stat().st_size
+            raise ScenarioError([Problem(str(path), None, None, "", (
+                f"the file is {size / 2**20:.1f} MiB; a scenario file may be at most "
+                f"{MAX_FILE // 2**20} MiB (keep large data in mocks/, not in the scenario)"))])
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError([Problem(str(path), None, None, "", f"cannot read: {exc}")]) from None
     data, positions = load_yaml(text, str(path))
-    return parse_scenario(data, str(path), positions, catalog)
+    return parse_scenario(data, str(path), positions, catalog, allow_remote)
 
 
 # --- JSON Schema ---------------------------------------------------------------------------

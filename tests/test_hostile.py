@@ -158,3 +158,16 @@ def test_a_failed_write_leaves_the_previous_results_whole(tmp_path: Path,
 def test_strict_parser_accepts_ordinary_json() -> None:
     assert loads_strict(b'{"a": [1, 2.5, "\\u00e9\\ud83d\\ude00", null, true]}') == \
         {"a": [1, 2.5, "\u00e9\U0001f600", None, True]}
+
+
+def test_the_approval_service_is_behind_a_proxy_like_every_other(runner: Runner,
+                                                                  host: ServerHost) -> None:
+    from urllib.parse import urlsplit
+
+    scenario = scenario_from({"name": "approval-proxy", "llm": [{"text": "ok"}],
+                              "expect": [{"terminates": {}}]})
+    result = runner.run(scenario, "approver=tests.agents.useless:asks_approval")
+    assert result.outcome.status == "completed", result.outcome
+    used = urlsplit(result.outcome.output or "")
+    assert used.hostname == "127.0.0.1" and used.port not in (host.tools_port, host.llm_port)
+    assert [e.data["tool"] for e in result.trace.of("approval")] == ["cancel_order"]

@@ -281,3 +281,45 @@ goal:
         "13:49: goal[1].record_written.resource: unknown resource 'order' (did you mean "
         "'orders'?); valid: orders, stock",
     ]
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3:5432", "169.254.169.254:80", "example.com:443",
+                                     "[2001:db8::1]:80"])
+def test_upstreams_off_this_machine_are_refused_unless_allowed(tmp_path: Path,
+                                                               address: str) -> None:
+    text = VALID + f'upstreams: {{db: "{address}"}}\n'
+    found = problems(tmp_path, text)
+    assert found == [f"12:17: upstreams.db: {address} is not on this machine: the harness "
+                     f"keeps a run on loopback (127.0.0.0/8, ::1, localhost), so a scenario "
+                     f"cannot aim an agent's faults at another host; to put a remote service "
+                     f"behind a proxy on purpose, pass --chaos-allow-remote (agent-chaos "
+                     f"validate --allow-remote)"]
+    path = tmp_path / "remote.yaml"
+    path.write_text(text)
+    assert load_scenario(path, allow_remote=True).upstreams == {"db": address}
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:5432", "127.9.9.9:1", "localhost:80",
+                                     "[::1]:80"])
+def test_loopback_upstreams_are_accepted(tmp_path: Path, address: str) -> None:
+    path = tmp_path / "local.yaml"
+    path.write_text(VALID + f'upstreams: {{db: "{address}"}}\n')
+    assert load_scenario(path).upstreams == {"db": address}
+
+
+def test_a_50_mb_file_is_refused_by_its_size_before_parsing(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.scenario
+
+    path = tmp_path / "huge.yaml"
+    with path.open("w") as f:
+        f.write(VALID)
+        f.write("description: " + "x" * (50 * 2**20) + "\n")
+
+    def never(*args: object) -> None:
+        raise AssertionError("a huge file reached the YAML parser")
+
+    monkeypatch.setattr(harness.scenario, "load_yaml", never)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert "the file is 50.0 MiB; a scenario file may be at most 2 MiB" in str(info.value)

@@ -30,7 +30,7 @@ class Chaos:
         if isinstance(spec, Scenario):
             return spec
         if isinstance(spec, dict):
-            return parse_scenario(spec)
+            return parse_scenario(spec, allow_remote=self._session.allow_remote)
         path = Path(spec)
         if not path.exists() and path.suffix == "" and "/" not in str(spec):
             path = builtin_scenarios() / f"{spec}.yaml"
@@ -38,7 +38,7 @@ class Chaos:
                 names = ", ".join(sorted(p.stem for p in builtin_scenarios().glob("*.yaml")))
                 raise ChaosError(f"no scenario file {spec!r} and no built-in scenario of that "
                                  f"name; built-in: {names}")
-        return load_scenario(path)
+        return load_scenario(path, allow_remote=self._session.allow_remote)
 
     def run(self, scenario: Scenario | str | Path | dict[str, Any],
             agent: Agent | str | Callable[..., Any], *, seed: int | None = None,

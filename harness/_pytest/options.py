@@ -78,6 +78,9 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-tolerance", type=float, default=1.0, metavar="POINTS",
                     help="how many points a score may drop against --chaos-baseline "
                          "(default 1.0)")
+    group.addoption("--chaos-allow-remote", action="store_true", default=False,
+                    help="let scenarios name upstreams that are not on this machine "
+                         "(by default only loopback addresses are accepted)")
     group.addoption("--toxiproxy-url", default=None, metavar="URL",
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")

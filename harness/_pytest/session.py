@@ -49,6 +49,7 @@ class ChaosSession:
         self.other_failures = 0  # failed tests that are not scenario runs
         self.repeat: int | None = config.getoption("chaos_repeat")
         self.trial: int | None = config.getoption("chaos_trial")
+        self.allow_remote: bool = config.getoption("chaos_allow_remote")
         # A reproduce line names the agent only when the ini would not give it again.
         self.agents_from_cli = bool(config.getoption("chaos_agent"))
         # Where the user typed the command: reproduce lines are relative to it (also on xdist

@@ -60,3 +60,9 @@ def ask_once(task: Any, env: Any) -> str:
     message = reply["choices"][0]["message"]
     calls = [c["function"]["name"] for c in message.get("tool_calls") or []]
     return message.get("content") or f"The model wants to call {', '.join(calls)}."
+
+
+def asks_approval(task: Any, env: Any) -> str:
+    """Asks the human in the loop once; answers with the URL it used."""
+    _post(env.approval_url, {"tool": "cancel_order", "arguments": {}, "reason": "test"}, 5)
+    return str(env.approval_url)
