@@ -366,3 +366,46 @@ def test_toxiproxy_python_client_round_trip(toxi: Toxi) -> None:
         client.remove_toxic("conf-client", f"{toxic_type}_downstream")
         assert client.toxics("conf-client") == {}
     assert proxy.listen.startswith("127.0.0.1:")
+
+
+# --- bad input: what the real server answers (measured on 2.12) ------------------------------
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/proxies", {"name": "conf-bad", "upstream": "127.0.0.1:9", "listen": 5}),
+    ("POST", "/proxies", {"name": "conf-bad", "upstream": "127.0.0.1:9",
+                          "listen": "127.0.0.1:0", "enabled": "no"}),
+    ("POST", "/proxies/conf-in", {"upstream": 5}),
+    ("POST", "/proxies/conf-in", {"enabled": "no"}),
+    ("POST", "/proxies/conf-in/toxics", {"type": "latency", "name": 5}),
+    ("POST", "/proxies/conf-in/toxics", {"type": "latency",
+                                         "attributes": {"latency": 2**63}}),
+    ("POST", "/proxies/conf-in/toxics/lat", {"attributes": [1]}),
+], ids=["listen-number", "enabled-text", "update-upstream-number", "update-enabled-text",
+        "toxic-name-number", "latency-overflow", "toxic-attributes-list"])
+def test_bad_input_is_a_400_and_changes_nothing(toxi: Toxi, method: str, path: str,
+                                                body: Any) -> None:
+    toxi.proxy("conf-in")
+    toxi.toxic("conf-in", name="lat", type="latency", attributes={"latency": 1})
+    before = toxi.api("GET", "/proxies/conf-in")[1]
+    status, answer = toxi.api(method, path, body)
+    assert status == 400, answer
+    assert toxi.api("GET", "/proxies/conf-in")[1] == before
+    assert toxi.api("GET", "/proxies/conf-bad")[0] == 404
+    with connect(before["listen"]) as sock:  # and it still carries data
+        sock.sendall(b"ping")
+        assert recv_exactly(sock, 4) == b"ping"
+
+
+@pytest.mark.skipif("config.getoption('toxiproxy_url')",
+                    reason="the real server leaves the proxy disabled: ours keeps it as it was")
+def test_a_failed_listen_update_leaves_the_proxy_as_it_was(toxi: Toxi) -> None:
+    taken = toxi.proxy("conf-taken")["listen"]
+    before = toxi.proxy("conf-move")
+    status, _ = toxi.api("POST", "/proxies/conf-move", {"listen": taken})
+    assert status >= 400
+    after = toxi.api("GET", "/proxies/conf-move")[1]
+    assert after["enabled"] is True and after["listen"] == before["listen"]
+    with connect(after["listen"]) as sock:
+        sock.sendall(b"ping")
+        assert recv_exactly(sock, 4) == b"ping"

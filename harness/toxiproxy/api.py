@@ -95,6 +95,10 @@ class ToxiproxyAPI:
         for field in ("name", "upstream"):
             if not isinstance(body.get(field), str) or not body[field]:
                 raise ApiError(f"missing required field: {field}{where}", 400)
+        if "listen" in body and not isinstance(body["listen"], str):
+            raise ApiError("bad request body: listen must be a string", 400)
+        if "enabled" in body and not isinstance(body["enabled"], bool):
+            raise ApiError("bad request body: enabled must be true or false", 400)
         listen = body.get("listen") or "127.0.0.1:0"
         for address in (listen, body["upstream"]):
             try:
@@ -164,15 +168,33 @@ class ToxiproxyAPI:
         body = await self._body(request)
         if not isinstance(body, dict):
             raise ApiError("bad request body: expected a JSON object", 400)
+        for field in ("listen", "upstream"):
+            if field in body and not isinstance(body[field], str):
+                raise ApiError(f"bad request body: {field} must be a string", 400)
+        if "enabled" in body and not isinstance(body["enabled"], bool):
+            raise ApiError("bad request body: enabled must be true or false", 400)
         listen = body.get("listen") or proxy.listen
         upstream = body.get("upstream") or proxy.upstream
-        enabled = body.get("enabled", proxy.enabled) is not False
+        for address in (listen, upstream):
+            try:
+                split_address(address)
+            except ValueError as exc:
+                raise ApiError(f"bad request body: {exc}", 400) from None
+        enabled = body.get("enabled", proxy.enabled)
+        before = (proxy.listen, proxy.upstream, proxy.enabled)
         moved = listen != proxy.listen or upstream != proxy.upstream
         if proxy.enabled and (moved or not enabled):
             await proxy.stop()
         proxy.listen, proxy.upstream = listen, upstream
         if enabled and not proxy.enabled:
-            await self._start(proxy)
+            try:
+                await self._start(proxy)
+            except ApiError:
+                # A failed update leaves the proxy as it was, listening where it listened.
+                proxy.listen, proxy.upstream = before[0], before[1]
+                if before[2]:
+                    await self._start(proxy)
+                raise
         return web.json_response(proxy.to_json())
 
     async def delete(self, request: web.Request) -> web.Response:
@@ -206,6 +228,8 @@ class ToxiproxyAPI:
         if stream not in ("upstream", "downstream"):
             raise ApiError("stream was invalid, can be either upstream or downstream", 400)
         name = body.get("name") or f"{cls.type}_{stream}"
+        if not isinstance(name, str):
+            raise ApiError("bad request body: name must be a string", 400)
         if name in proxy.toxics:
             raise ApiError("toxic already exists", 409)
         entry = ToxicEntry(str(name), cls.type, stream, _toxicity(body.get("toxicity", 1.0)),
@@ -228,7 +252,10 @@ class ToxiproxyAPI:
         body = await self._body(request)
         if not isinstance(body, dict):
             raise ApiError("bad request body: expected a JSON object", 400)
-        merged = {**entry.toxic.model_dump(by_alias=True), **(body.get("attributes") or {})}
+        changes = body.get("attributes") or {}
+        if not isinstance(changes, dict):
+            raise ApiError("bad request body: attributes must be an object", 400)
+        merged = {**entry.toxic.model_dump(by_alias=True), **changes}
         cls = type(entry.toxic)
         updated = ToxicEntry(entry.name, entry.type, entry.stream,
                              _toxicity(body.get("toxicity", entry.toxicity)),
@@ -251,6 +278,9 @@ def _toxicity(value: Any) -> float:
 def _attributes(cls: type[Any], attributes: Any) -> Any:
     if not isinstance(attributes, dict):
         raise ApiError("bad request body: attributes must be an object", 400)
+    for key, value in attributes.items():  # Toxiproxy's attributes are Go int64s
+        if isinstance(value, int) and not -2**63 <= value < 2**63:
+            raise ApiError(f"bad request body: {key}: {value} overflows a 64-bit integer", 400)
     try:
         return cls.model_validate(attributes)
     except ValidationError as exc:
