@@ -56,6 +56,34 @@ def _last_assistant(messages: list[Any]) -> int:
                 if isinstance(m, dict) and m.get("role") == "assistant"), default=-1)
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+
+
+def shape_problem(body: dict[str, Any]) -> tuple[str, str] | None:
+    """What the real API refuses with a 400 before it reads a request: (param, message)."""
+    messages = body["messages"]
+    if not messages:
+        return "messages", "[] is too short - 'messages'"
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            return f"messages[{i}]", (f"Invalid value for 'messages[{i}]': each message is an "
+                                      f"object with a 'role' of {', '.join(ROLES)}.")
+    tools = body.get("tools")
+    if tools is not None and not (isinstance(tools, list) and all(
+            isinstance(t, dict) and isinstance(t.get("function"), dict)
+            and isinstance(t["function"].get("name"), str) for t in tools)):
+        return "tools", ("Invalid 'tools': expected an array of {\"type\": \"function\", "
+                         "\"function\": {\"name\": ...}} objects.")
+    kinds = {"model": str, "stream": bool, "stream_options": dict, "tool_choice": str | dict,
+             "stop": str | list, "max_tokens": int, "max_completion_tokens": int}
+    for key, kind in kinds.items():
+        value = body.get(key)
+        if value is not None and (not isinstance(value, kind) or
+                                  (kind is int and isinstance(value, bool))):
+            return key, f"Invalid type for '{key}'."
+    return None
+
+
 def _error(reply: ApiError) -> web.Response:
     return web.json_response(reply.body, status=reply.status, headers=reply.headers)
 
@@ -83,8 +111,14 @@ async def _chat(request: web.Request, run: RunWorld) -> web.StreamResponse:
         body = loads_strict(await request.read())
     except BadJSON as exc:
         body, problem = None, f"{problem} It is not acceptable JSON: {exc}."
+    param = "messages"
+    if isinstance(body, dict) and isinstance(body.get("messages"), list):
+        found = shape_problem(body)
+        if found is not None:
+            param, problem = found
+            body = None
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
-        refusal = openai_error(400, problem, "invalid_request_error", None, param="messages")
+        refusal = openai_error(400, problem, "invalid_request_error", None, param=param)
         event = trace.add("llm", {"status": 400, "error": refusal.body["error"]}, start)
         event.end = trace.now()
         return _error(refusal)
