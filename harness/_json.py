@@ -35,15 +35,22 @@ def _refuse_constant(name: str) -> Any:
 
 
 def depth(value: Any) -> int:
-    """How deeply ``value`` nests lists and objects (iteratively: no recursion limit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, level)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, level + 1) for child in children)
-    return deepest
+    """How deeply ``value`` nests lists and objects (level by level: no recursion limit)."""
+    deepest, current = 0, [value]
+    while True:
+        below: list[Any] = []
+        containers = False
+        for item in current:
+            if isinstance(item, list):
+                below.extend(item)
+                containers = True
+            elif isinstance(item, dict):
+                below.extend(item.values())
+                containers = True
+        if not containers:
+            return deepest
+        deepest += 1
+        current = below
 
 
 def loads_strict(raw: bytes | str, max_depth: int = MAX_DEPTH, lenient: bool = False) -> Any:
@@ -55,8 +62,6 @@ def loads_strict(raw: bytes | str, max_depth: int = MAX_DEPTH, lenient: bool = F
             raw = raw.decode("utf-8", errors="replace" if lenient else "strict")
         except UnicodeDecodeError as exc:
             raise BadJSON(f"the body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    if _too_deep(raw, max_depth):
-        raise BadJSON(f"JSON nested deeper than {max_depth} levels")
     try:
         value = json.loads(raw, parse_constant=_refuse_constant)
     except BadJSON:
@@ -65,37 +70,14 @@ def loads_strict(raw: bytes | str, max_depth: int = MAX_DEPTH, lenient: bool = F
         raise BadJSON(f"JSON nested deeper than {max_depth} levels") from None
     except ValueError as exc:  # JSONDecodeError, and integers too long to convert
         raise BadJSON(f"not valid JSON: {exc}") from None
+    if depth(value) > max_depth:  # the parser itself stops (RecursionError) far deeper
+        raise BadJSON(f"JSON nested deeper than {max_depth} levels")
     if ("\\u" in raw or _SURROGATE.search(raw)) and _has_surrogate(value):
         if lenient:
             return safe(value, max_text=len(raw))
         raise BadJSON("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not "
                       "valid Unicode")
     return value
-
-
-def _too_deep(text: str, max_depth: int) -> bool:
-    """A cheap pre-check on the brackets, before the parser recurses (strings skipped)."""
-    if text.count("[") + text.count("{") <= max_depth:
-        return False
-    level = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            level += 1
-            if level > max_depth:
-                return True
-        elif ch in "]}":
-            level -= 1
-    return False
 
 
 def _has_surrogate(value: Any) -> bool:
