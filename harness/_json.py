@@ -19,10 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .trace import MAX_TEXT  # the longest string kept in output, as in traces
+
 #: Nesting accepted in a request body, and kept in output.
 MAX_DEPTH = 64
-#: Longest string kept in output.
-MAX_TEXT = 20_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

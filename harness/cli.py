@@ -75,6 +75,7 @@ def report(results: Path, output: Path, min_score: float | None) -> None:
 
     import jsonschema
 
+    from ._json import safe
     from .report import write_html
 
     try:
@@ -88,7 +89,8 @@ def report(results: Path, output: Path, min_score: float | None) -> None:
         where = "/".join(str(p) for p in problem.absolute_path) or "the top level"
         raise click.ClickException(f"{results}: not a results.json of pytest-agent-chaos: "
                                    f"at {where}: {problem.message[:200]}")
-    click.echo(write_html(output, doc, min_score))
+    # A file may hold what a strict writer would not (an escaped lone surrogate): made safe.
+    click.echo(write_html(output, safe(doc), min_score))
 
 
 @main.command()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,28 @@ def runner(request: pytest.FixtureRequest, host: ServerHost) -> Iterator[Runner]
     run = Runner(host, seed=0, toxiproxy_url=request.config.getoption("toxiproxy_url"))
     yield run
     run.close()
+
+
+@pytest.fixture
+def register(host: ServerHost, runner: Runner) -> Iterator[Any]:
+    """``register(doc)`` makes a run's world from a scenario doc (see ``scenario_from``) and
+    serves it on the host, with no agent: for tests that talk to the servers directly. Gives
+    back the session id; the worlds are removed afterwards."""
+    from harness.world.run import RunWorld
+
+    worlds: list[RunWorld] = []
+
+    def make(doc: dict[str, Any]) -> str:
+        scenario = scenario_from({"expect": [{"terminates": {}}], **doc})
+        world = RunWorld(scenario, f"{doc['name']}-{len(worlds)}-{time.monotonic_ns()}", 1,
+                         runner.catalog)
+        host.register(world)
+        worlds.append(world)
+        return world.session_id
+
+    yield make
+    for world in worlds:
+        host.unregister(world)
 
 
 def scenario_from(doc: dict[str, Any]) -> Any:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,11 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.runner import Runner
 from harness.servers import ServerHost
-from harness.world.run import RunWorld
-
-from .conftest import scenario_from
 
 pytestmark = pytest.mark.hostile
 
@@ -58,17 +53,12 @@ def encode(value: Any) -> bytes:
 
 
 @pytest.fixture
-def urls(host: ServerHost, runner: Runner) -> Iterator[dict[str, str]]:
-    scenario = scenario_from({"name": "fuzz", "tools": ["inventory", "crm"],
-                              "llm": [{"repeat": {"text": "ok"}}],
-                              "expect": [{"terminates": {}}]})
-    world = RunWorld(scenario, f"fuzz-{os.getpid()}-{id(scenario)}", 1, runner.catalog)
-    host.register(world)
-    yield {"llm": f"{host.llm_base_url(world.session_id)}/chat/completions",
-           "tool": host.tool_url(world.session_id, "inventory"),
-           "approval": host.approval_url(world.session_id),
-           "toxiproxy": host.toxiproxy_url()}
-    host.unregister(world)
+def urls(host: ServerHost, register: Any) -> dict[str, str]:
+    session = register({"name": "fuzz", "tools": ["inventory", "crm"],
+                        "llm": [{"repeat": {"text": "ok"}}]})
+    return {"llm": f"{host.llm_base_url(session)}/chat/completions",
+            "tool": host.tool_url(session, "inventory"),
+            "approval": host.approval_url(session), "toxiproxy": host.toxiproxy_url()}
 
 
 @FUZZ

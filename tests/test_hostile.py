@@ -7,7 +7,6 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from harness._pytest.report import build_results, write_results
 from harness.report import write_html
 from harness.runner import Runner
 from harness.servers import ServerHost
-from harness.world.run import RunWorld
 
 from .conftest import scenario_from
 
@@ -54,13 +52,8 @@ def send(url: str, body: bytes, content_type: str = "application/json") -> tuple
 
 
 @pytest.fixture
-def session(host: ServerHost, runner: Runner) -> Iterator[str]:
-    scenario = scenario_from({"name": "hostile", "llm": [{"text": "ok"}],
-                              "expect": [{"terminates": {}}]})
-    world = RunWorld(scenario, f"hostile-{os.getpid()}-{id(scenario)}", 1, runner.catalog)
-    host.register(world)
-    yield world.session_id
-    host.unregister(world)
+def session(register: Any) -> str:
+    return str(register({"name": "hostile", "llm": [{"text": "ok"}]}))
 
 
 @pytest.mark.parametrize("name", sorted(BAD_BODIES))

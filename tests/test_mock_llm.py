@@ -7,16 +7,12 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from harness.runner import Runner
 from harness.servers import ServerHost
-from harness.world.run import RunWorld
-
-from .conftest import scenario_from
 
 TOOLS = [{"type": "function", "function": {
     "name": "get_stock", "description": "d",
@@ -25,21 +21,13 @@ TOOLS = [{"type": "function", "function": {
 
 
 @pytest.fixture
-def world(host: ServerHost, runner: Runner) -> Iterator[Any]:
+def world(host: ServerHost, register: Any) -> Any:
     """Register a run for a scenario script and give back its base URL."""
-    worlds: list[RunWorld] = []
 
     def make(llm: Any, **extra: Any) -> str:
-        scenario = scenario_from({"name": "wire", "llm": llm,
-                                  "expect": [{"terminates": {}}], **extra})
-        run = RunWorld(scenario, f"wire-{len(worlds)}-{time.monotonic_ns()}", 1, runner.catalog)
-        host.register(run)
-        worlds.append(run)
-        return host.llm_base_url(run.session_id)
+        return host.llm_base_url(register({"name": "wire", "llm": llm, **extra}))
 
-    yield make
-    for run in worlds:
-        host.unregister(run)
+    return make
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

@@ -112,7 +112,7 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
         key = f"r{number}"
         cell = entry["runs"].setdefault(run["agent"], {"trials": []})
         cell["trials"].append({
-            **run, "key": key, "goal_result": run.get("goal"), "timeline": timeline(run),
+            **run, "key": key, "timeline": timeline(run),
             "audit": _audit(run),
             "repro": run.get("reproduce") or _repro(run, results["seed"]),
             "failed": [v for v in run["verdicts"] if not v["passed"]],
@@ -164,8 +164,8 @@ def render_html(results: dict[str, Any], min_score: float | None = None) -> str:
 
 
 def write_html(path: Path, results: dict[str, Any], min_score: float | None = None) -> Path:
-    """Write the report atomically, from data made safe for output (a lone surrogate in an
-    agent's answer cannot make it unwritable)."""
-    from .._json import safe, write_atomic
+    """Write the report atomically. ``results`` is a document from ``build_results``, already
+    safe for output; one read from a file goes through ``harness._json.safe`` first."""
+    from .._json import write_atomic
 
-    return write_atomic(path, render_html(safe(results), min_score))
+    return write_atomic(path, render_html(results, min_score))
