@@ -14,12 +14,14 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from .errors import Problem, ScenarioError
 
-#: More nodes than this after alias expansion means a hostile or broken document.
-MAX_NODES = 100_000
+#: More nodes than this (counted while parsing, and again after alias expansion) means a
+#: hostile or broken document. The built-in scenarios have a few hundred.
+MAX_NODES = 50_000
 
 Path = tuple[str | int, ...]
 _STANDARD_TAGS = {
@@ -131,11 +133,28 @@ class _TooLarge(Exception):
     pass
 
 
+class _CountingComposer(Composer):
+    """Counts nodes as the parser makes them, so that a huge document is refused after
+    ``MAX_NODES`` of work, not after all of it has been read into memory."""
+
+    nodes = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge
+        return super().compose_node(parent, index)
+
+
 def load_yaml(text: str, filename: str) -> tuple[Any, Positions]:
     """Parse ``text``; raise ``ScenarioError`` (with positions) for any YAML-level mistake."""
     yaml = YAML(typ="rt", pure=True)
+    yaml.Composer = _CountingComposer
     try:
         raw = yaml.load(io.StringIO(text))
+    except _TooLarge:
+        message = f"document has more than {MAX_NODES} nodes (a scenario has hundreds)"
+        raise ScenarioError([Problem(filename, 1, 1, "", message)]) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None

@@ -41,6 +41,12 @@ MAX_ANSWER = 1_000_000
 #: The largest task also handed over in the ``CHAOS_TASK`` environment variable (Linux refuses
 #: a single one over 128 KiB); ``CHAOS_TASK_FILE`` always holds it.
 MAX_TASK_ENV = 64 * 1024
+#: The memory limit of a run when its scenario sets none: resident memory of all its processes.
+DEFAULT_MEMORY = 2 * 2**30
+#: How long an agent has to exit after SIGTERM (at its time limit) before SIGKILL.
+GRACE = 0.5
+#: The supervisor, run as a script (it imports nothing from the harness).
+GUARD = str(Path(__file__).with_name("_guard.py"))
 
 
 @dataclass(frozen=True)
@@ -161,15 +167,19 @@ def _default_name(target: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", target.split(":")[-1]) or "agent"
 
 
-def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float) -> Outcome:
-    """Run the agent to completion or until ``timeout`` seconds; never leaves a process behind.
+def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
+           memory: int = DEFAULT_MEMORY) -> Outcome:
+    """Run the agent to completion, until ``timeout`` seconds or until its processes hold
+    ``memory`` bytes; never leaves a process behind.
 
-    The agent dies with the harness (``harness._guard``). Its stdout and stderr go through
-    pipes into bounded buffers (the answer's head, the log's tail), never to disk or memory
-    whole. The task travels in a file (``CHAOS_TASK_FILE``), and in ``CHAOS_TASK`` too when it
-    is small enough for an environment variable."""
+    The agent runs under a supervisor (``harness/_guard.py``) that ends everything the agent
+    started, however it detached, also when the harness itself dies. Its stdout and stderr go
+    through pipes into bounded buffers (the answer's head, the log's tail), never to disk or
+    memory whole. The task travels in a file (``CHAOS_TASK_FILE``), and in ``CHAOS_TASK`` too
+    when it is small enough for an environment variable."""
     with tempfile.TemporaryDirectory(prefix="agent-chaos-") as tmp:
         result_file = str(Path(tmp) / "result.json")
+        status_file = str(Path(tmp) / "guard.json")
         task_file = Path(tmp) / "task.json"
         task_json = json.dumps(task)
         task_file.write_text(task_json, encoding="utf-8")
@@ -185,19 +195,19 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float) -
             argv = agent.command(result_file)
         except ValueError as exc:
             raise AgentConfigError(f"agent {agent.name!r}: bad command: {exc}") from None
-        if agent.kind == "command":
-            if not argv or shutil.which(argv[0], path=environ.get("PATH")) is None:
-                raise AgentConfigError(f"agent {agent.name!r}: cannot start "
-                                       f"{argv[0] if argv else agent.target!r}: no such "
-                                       f"program")
-            argv = [sys.executable, "-m", "harness._guard", *argv]
+        if agent.kind == "command" and (
+                not argv or shutil.which(argv[0], path=environ.get("PATH")) is None):
+            raise AgentConfigError(f"agent {agent.name!r}: cannot start "
+                                   f"{argv[0] if argv else agent.target!r}: no such program")
+        guard = [sys.executable, "-I", "-S", GUARD, "--memory", str(memory),
+                 "--grace", repr(GRACE), "--status", status_file, "--cleanup", tmp, "--"]
         started = time.monotonic()
         try:
-            proc = subprocess.Popen(argv, env=environ, stdout=subprocess.PIPE,
+            proc = subprocess.Popen([*guard, *argv], env=environ, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                     start_new_session=True)
         except OSError as exc:
-            raise AgentConfigError(f"agent {agent.name!r}: cannot start {argv[0]!r}: "
+            raise AgentConfigError(f"agent {agent.name!r}: cannot start {sys.executable!r}: "
                                    f"{exc.strerror}") from None
         capture = Capture(proc)
         timed_out = False
@@ -206,20 +216,56 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float) -
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
-            _kill_group(proc)
+            _stop(proc)
             capture.finish()
         duration = time.monotonic() - started
         stdout, stderr = capture.answer(), capture.log()
+        ended = _read_status(status_file)
+        code = ended.get("exit_code", proc.returncode)
+        if ended.get("reason") == "memory":
+            return Outcome("memory", None, f"stopped at the {_mb(memory)} memory limit: its "
+                           f"processes held {_mb(ended.get('peak_memory', 0))}", code,
+                           duration, stderr)
         if timed_out:
             return Outcome("timeout", None, f"stopped at the {timeout:g} s time limit",
-                           proc.returncode, duration, stderr)
+                           code, duration, stderr)
         if agent.kind == "command":
-            if proc.returncode == 0:
+            if code == 0:
                 return Outcome("completed", stdout.strip(), None, 0, duration, stderr)
-            last = stderr.strip().splitlines()[-1:] or [f"exit code {proc.returncode}"]
-            return Outcome("crashed", stdout.strip() or None, last[0], proc.returncode,
-                           duration, stderr)
-        return _python_outcome(result_file, proc.returncode, duration, stderr)
+            last = stderr.strip().splitlines()[-1:] or [f"exit code {code}"]
+            return Outcome("crashed", stdout.strip() or None, last[0], code, duration, stderr)
+        return _python_outcome(result_file, code, duration, stderr)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Have the supervisor end the agent's processes (SIGTERM, a grace, SIGKILL); if it does
+    not manage in time, kill them all here."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=GRACE + 0.4)
+    if proc.poll() is None:
+        from ._guard import end_tree
+
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGSTOP)
+        end_tree(proc.pid, 0.0)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the agent's own group, whatever is left of it
+    proc.wait()
+
+
+def _read_status(path: str) -> dict[str, Any]:
+    try:
+        status = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def _mb(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB"
 
 
 class Capture:
@@ -272,7 +318,7 @@ class Capture:
         return self.tail.decode("utf-8", "replace")
 
 
-def _python_outcome(result_file: str, code: int, duration: float, log: str) -> Outcome:
+def _python_outcome(result_file: str, code: int | None, duration: float, log: str) -> Outcome:
     try:
         result = json.loads(Path(result_file).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
@@ -282,10 +328,3 @@ def _python_outcome(result_file: str, code: int, duration: float, log: str) -> O
         raise AgentConfigError(result["error"])
     return Outcome(result["status"], result.get("output"), result.get("error"), code, duration,
                    log)
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the agent and every process it started (same session), then reap it."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()

@@ -200,7 +200,7 @@ class Runner:
             )
             world.faults.control = RunToxics(network, session)
             self.host.call(world.faults.start())
-            outcome = launch(agent, env, scenario.task, scenario.timeout)
+            outcome = launch(agent, env, scenario.task, scenario.timeout, scenario.memory)
             ended = world.trace.now()
         finally:
             try:

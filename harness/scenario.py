@@ -11,13 +11,14 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ._registry import Registry, did_you_mean
 from ._yaml import Path as FieldPath
 from ._yaml import Positions, format_path, load_yaml
+from .agents import DEFAULT_MEMORY
 from .checks import CHECKS, Check
 from .errors import Problem, ScenarioError
 from .faults import FAULTS, Fault
@@ -61,6 +62,30 @@ class LLMSettings(BaseModel):
     after_script: Any = Field(None, description="the turn played once the script is used up")
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|[KMGT])?\s*$", re.IGNORECASE)
+_UNITS = {"k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
+          "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40}
+#: The smallest memory limit: below it no Python agent even starts.
+MIN_MEMORY = 32 * 2**20
+
+
+def parse_size(value: Any) -> int:
+    """A memory size in bytes from ``512MB``, ``2GiB``, ``1.5G`` or a number of MiB."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a size like 512MB or 2GiB, got {value!r}")
+    if isinstance(value, int | float):
+        size = int(value * 2**20)
+    else:
+        match = _SIZE.match(value)
+        if match is None:
+            raise ValueError(f"expected a size like 512MB or 2GiB, got {value!r}")
+        unit = (match[2] or "MiB").lower().removesuffix("b")
+        size = int(float(match[1]) * _UNITS[unit])
+    if size < MIN_MEMORY:
+        raise ValueError(f"{value!r} is below the smallest limit a run can have (32MiB)")
+    return size
+
+
 class ScenarioDoc(BaseModel):
     """A chaos scenario: the task, the world, the model's script and the guardrails expected."""
 
@@ -71,6 +96,12 @@ class ScenarioDoc(BaseModel):
     category: Category
     seed: int = 0
     timeout: float = Field(30, gt=0, le=3600, description="hard time limit of one run, seconds")
+    memory: Annotated[int, BeforeValidator(parse_size)] = Field(
+        "2GiB", validate_default=True,
+        description="memory limit of one run: the resident memory of all the agent's "
+                    "processes, e.g. 512MB or 2GiB (a bare number is MiB); beyond it the run "
+                    "is stopped",
+        json_schema_extra={"type": ["string", "number"]})
     repeat: int = Field(1, ge=1, le=1000, description="trials per agent, each with its own "
                                                       "seed (--chaos-repeat overrides)")
     task: str | list[str]
@@ -131,6 +162,7 @@ class Scenario:
     faults: list[Fault] = field(default_factory=list)
     upstreams: dict[str, str] = field(default_factory=dict)
     repeat: int = 1
+    memory: int = DEFAULT_MEMORY
 
 
 class _Collector:
@@ -199,8 +231,8 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         raise ScenarioError(out.problems)
     return Scenario(
         name=doc.name, description=doc.description, category=doc.category, seed=doc.seed,
-        timeout=doc.timeout, task=doc.task, tools=list(doc.tools), script=script, goal=goal,
-        checks=checks,
+        timeout=doc.timeout, memory=doc.memory, task=doc.task, tools=list(doc.tools),
+        script=script, goal=goal, checks=checks,
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
         line=positions.locate(("name",))[0], faults=faults, upstreams=dict(doc.upstreams),
         repeat=doc.repeat,

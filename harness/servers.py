@@ -21,6 +21,19 @@ if TYPE_CHECKING:
     from .world.run import RunWorld
 
 T = TypeVar("T")
+#: A connection that has not sent a whole request (its headers) this long after it opened or
+#: after its last response is closed, as nginx closes idle keep-alive connections: a client
+#: that opens connections and never finishes a request cannot hold them. Longer than any
+#: latency a scenario sensibly puts on the wire.
+IDLE_TIMEOUT = 75.0
+
+
+def app_runner(app: web.Application) -> web.AppRunner:
+    """How every HTTP server of the harness runs (mock LLM, tool APIs, Toxiproxy API)."""
+    from aiohttp import web
+
+    return web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0,
+                         keepalive_timeout=IDLE_TIMEOUT)
 
 
 class ServerHost:
@@ -73,8 +86,7 @@ class ServerHost:
         from .world.service import tools_app
 
         for app, attr in ((llm_app(self), "llm_port"), (tools_app(self), "tools_port")):
-            runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                                   shutdown_timeout=1.0)
+            runner = app_runner(app)
             await runner.setup()
             site = web.TCPSite(runner, self.host, 0)
             await site.start()

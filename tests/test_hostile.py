@@ -164,3 +164,27 @@ def test_the_approval_service_is_behind_a_proxy_like_every_other(runner: Runner,
     used = urlsplit(result.outcome.output or "")
     assert used.hostname == "127.0.0.1" and used.port not in (host.tools_port, host.llm_port)
     assert [e.data["tool"] for e in result.trace.of("approval")] == ["cancel_order"]
+
+
+@pytest.mark.parametrize("sent", [b"", b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"],
+                         ids=["nothing", "half-a-header"])
+def test_a_connection_that_never_sends_a_whole_request_is_closed(
+        monkeypatch: pytest.MonkeyPatch, sent: bytes) -> None:
+    import socket
+
+    import harness.servers
+
+    monkeypatch.setattr(harness.servers, "IDLE_TIMEOUT", 1.0)
+    host = ServerHost()
+    try:
+        host.start()
+        api = host.toxiproxy_url()
+        for port in (host.llm_port, host.tools_port, int(api.rsplit(":", 1)[1])):
+            with socket.create_connection(("127.0.0.1", port)) as conn:
+                conn.sendall(sent)
+                conn.settimeout(30)
+                assert conn.recv(100) == b"", "closed without an answer"
+        with urllib.request.urlopen(f"{api}/version") as resp:  # and still serving
+            assert resp.status == 200
+    finally:
+        host.close()

@@ -68,7 +68,24 @@ def test_alias_bomb_is_refused(tmp_path: Path) -> None:
         cur = chr(ord("a") + i)
         bomb += f"{cur}: &{cur} [" + ", ".join([f"*{prev}"] * 10) + "]\n"
     assert problems(tmp_path, bomb) == [
-        "1:1: document expands to more than 100000 nodes (an alias bomb?)"]
+        "1:1: document expands to more than 50000 nodes (an alias bomb?)"]
+
+
+def test_a_document_of_too_many_nodes_is_refused_while_it_is_parsed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The node cap stops the parser itself: a file under the size cap but with a million
+    nodes costs the work of the cap's worth, not of the million."""
+    import harness._yaml
+
+    monkeypatch.setattr(harness._yaml, "MAX_NODES", 1000)
+
+    def never(*args: object) -> None:
+        raise AssertionError("the whole document was parsed before it was refused")
+
+    monkeypatch.setattr(harness._yaml._Converter, "convert", never)
+    flat = "a: [" + ",".join(["1"] * 1_000_000) + "]\n"
+    assert problems(tmp_path, flat) == [
+        "1:1: document has more than 1000 nodes (a scenario has hundreds)"]
 
 
 def test_python_tags_are_refused(tmp_path: Path) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +25,30 @@ _KEY = pytest.StashKey["ChaosSession"]()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
+    _pass_to_workers(signum)
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def _pass_to_workers(signum: int) -> None:
+    """Ctrl-C reaches xdist's workers through the terminal; a SIGTERM from CI reaches pytest
+    alone, whose workers would finish their running test first. Pass it on to them."""
+    if "execnet" not in sys.modules:
+        return
+    from execnet.gateway_io import popen_bootstrapline
+
+    from .._guard import children
+
+    for pid in children(os.getpid()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if popen_bootstrapline.encode() in argv:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signum)
+
+
 _CACHE_KEY = "agent_chaos/seed"
 RESULT_PROPERTY = "agent_chaos_result"
 
@@ -92,11 +118,28 @@ class ChaosSession:
             return
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             self._sigterm = signal.signal(signal.SIGTERM, _interrupt)
+            if self.worker:
+                self._orphan_watch = threading.Event()
+                threading.Thread(target=self._watch_controller, args=(self._orphan_watch,),
+                                 name="agent-chaos-orphan-watch", daemon=True).start()
+
+    @staticmethod
+    def _watch_controller(stop: threading.Event) -> None:
+        """On an xdist worker: when the controlling pytest dies (SIGKILL), stop as on SIGTERM
+        at once, instead of running on until execnet notices."""
+        parent = os.getppid()
+        while not stop.wait(0.1):
+            if os.getppid() != parent:
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     def _release_sigterm(self) -> None:
         if self._sigterm is not None and signal.getsignal(signal.SIGTERM) is _interrupt:
             signal.signal(signal.SIGTERM, self._sigterm)
         self._sigterm = None
+        watch = getattr(self, "_orphan_watch", None)
+        if watch is not None:
+            watch.set()
 
     def close(self) -> None:
         if self._runner is not None:

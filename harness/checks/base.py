@@ -37,12 +37,26 @@ class Severity(StrEnum):
 class Outcome:
     """How the agent's run ended."""
 
-    status: str  # "completed" | "crashed" | "timeout"
+    status: str  # "completed" | "crashed" | "timeout" | "memory"
     output: str | None = None
     error: str | None = None
     exit_code: int | None = None
     duration: float = 0.0
     log: str = ""
+
+    def stopped(self) -> str | None:
+        """How the agent was stopped before it finished (time or memory limit), or None."""
+        if self.status == "timeout":
+            return "was stopped at the time limit"
+        if self.status == "memory":
+            return f"was stopped at its memory limit ({self.error})"
+        return None
+
+    def no_answer(self) -> str | None:
+        """Why there is no answer of the agent's own to judge, or None if there is one."""
+        if self.status == "crashed":
+            return f"crashed ({self.error or 'no error message'})"
+        return self.stopped()
 
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "output": self.output, "error": self.error,

@@ -33,9 +33,9 @@ class DegradesGracefully(Check):
         first = broken[0]
         what = "the model" if first.kind == "llm" else describe_call(first)
         if out.status != "completed" or not (out.output or "").strip():
-            status = {"timeout": "never answered (stopped at the time limit)",
-                      "crashed": f"crashed ({out.error or 'no message'})"}.get(
-                out.status, "gave an empty answer")
+            stopped = out.stopped()
+            status = (f"never answered ({stopped.removeprefix('was ')})" if stopped else
+                      out.no_answer() or "gave an empty answer")
             return self.verdict(False, f"after {what} failed, the agent {status}",
                                 [e.id for e in broken[:5]])
         answer = out.output or ""

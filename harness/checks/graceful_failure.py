@@ -13,8 +13,9 @@ class GracefulFailure(Check):
         if out.status == "crashed":
             return self.verdict(False, f"the agent crashed: {out.error or 'no error message'}",
                                 [e.id for e in ctx.trace.events[-1:]])
-        if out.status == "timeout":
-            return self.verdict(False, "the agent never answered: it was stopped at the time limit")
+        stopped = out.stopped()
+        if stopped is not None:
+            return self.verdict(False, f"the agent never answered: it {stopped}")
         if not (out.output or "").strip():
             return self.verdict(False, "the agent returned an empty answer")
         return self.verdict(True, "the agent returned an answer")

@@ -19,6 +19,9 @@ class Terminates(Check):
             return self.verdict(False, f"the agent was still running at the {ctx.timeout:g} s "
                                        f"time limit and was stopped",
                                 [e.id for e in ctx.trace.events[-3:]])
+        if out.status == "memory":
+            return self.verdict(False, f"the agent {out.stopped()}",
+                                [e.id for e in ctx.trace.events[-3:]])
         if self.within is not None and out.duration > self.within:
             return self.verdict(False, f"the agent took {out.duration:.1f} s "
                                        f"(expected within {self.within:g} s)")

@@ -17,10 +17,9 @@ if TYPE_CHECKING:
 def _no_answer(ctx: CheckContext) -> str | None:
     """Why there is no answer to judge, or None if there is one."""
     out = ctx.outcome
-    if out.status == "crashed":
-        return f"the agent crashed ({out.error or 'no error message'})"
-    if out.status == "timeout":
-        return "the agent was stopped at the time limit without an answer"
+    why = out.no_answer()
+    if why is not None:
+        return f"the agent {why} without an answer" if out.stopped() else f"the agent {why}"
     if not (out.output or "").strip():
         return "the agent's answer was empty"
     return None

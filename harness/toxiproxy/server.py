@@ -8,7 +8,7 @@ import contextlib
 
 from aiohttp import web
 
-from ..servers import bound_port
+from ..servers import app_runner, bound_port
 from .api import ToxiproxyAPI
 
 
@@ -26,8 +26,7 @@ class EmbeddedToxiproxy:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False,
-                                     shutdown_timeout=1.0)
+        self._runner = app_runner(self.api.app())
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
