@@ -4,8 +4,8 @@ An agent is real code making real HTTP calls; the harness only hands it URLs. Tw
 - a Python callable ``run(task, env)`` (sync or async), named ``module:attr``;
 - a command (``exec:COMMAND``), which reads the same settings from environment variables.
 
-Both run in a child process in a new session, so an agent that loops, sleeps or hangs is
-killed (with everything it started) at the scenario's time limit.
+Both run in a child process under a supervisor (``harness/_guard.py``), so an agent that loops,
+sleeps, hangs or eats memory is stopped, with everything it started, at the scenario's limits.
 """
 
 from __future__ import annotations

@@ -71,6 +71,7 @@ def test_alias_bomb_is_refused(tmp_path: Path) -> None:
         "1:1: document expands to more than 50000 nodes (an alias bomb?)"]
 
 
+@pytest.mark.hostile
 def test_a_document_of_too_many_nodes_is_refused_while_it_is_parsed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The node cap stops the parser itself: a file under the size cap but with a million
