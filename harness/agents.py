@@ -65,11 +65,18 @@ class AgentEnv:
     #: The scenario's upstreams (the agent's own dependencies): name → proxy ``host:port``.
     upstreams: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def anthropic_base_url(self) -> str:
+        """The base URL the anthropic SDK wants (it appends ``/v1/messages`` itself)."""
+        return self.llm_base_url.removesuffix("/v1")
+
     def to_environ(self) -> dict[str, str]:
         """The same settings as environment variables (for command agents)."""
         env = {
             "OPENAI_BASE_URL": self.llm_base_url,
             "OPENAI_API_KEY": self.api_key,
+            "ANTHROPIC_BASE_URL": self.anthropic_base_url,
+            "ANTHROPIC_API_KEY": self.api_key,
             "CHAOS_MODEL": self.model,
             "CHAOS_TOOL_URLS": json.dumps(self.tool_urls, sort_keys=True),
             "CHAOS_APPROVAL_URL": self.approval_url,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._seed import derive
 from ..errors import ChaosError
@@ -38,6 +38,8 @@ class RunWorld:
         self.closed = threading.Event()
         self.faults = RunFaults(scenario.faults, seed, self.trace)
         self._lock = threading.Lock()
+        #: The Responses API's stored responses: id → the conversation up to and with it.
+        self.responses: dict[str, list[dict[str, Any]]] = {}
 
     def _plant_injections(self) -> None:
         for inj in self.scenario.injections:

@@ -1,0 +1,13 @@
+"""The wire protocols the mock LLM speaks, one module each (see ``base``)."""
+
+from __future__ import annotations
+
+from .anthropic import Anthropic
+from .base import Api
+from .chat import Chat
+from .responses import Responses
+
+#: Every API served, in the order their routes are added.
+APIS: list[Api] = [Chat(), Responses(), Anthropic()]
+
+__all__ = ["APIS", "Api"]

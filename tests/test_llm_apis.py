@@ -1,0 +1,199 @@
+"""The mock LLM's other wire protocols, driven by the real SDKs: the Responses API through the
+openai SDK, Anthropic Messages through the anthropic SDK; and requests it does not serve."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from harness.servers import ServerHost
+
+STOCK = {"name": "get_stock", "arguments": {"sku": "COAT-01", "warehouse": "BER"}}
+SCRIPT = [{"tool_call": STOCK}, {"text": "Berlin has 14 coats."}]
+SCHEMA = {"type": "object", "properties": {"sku": {"type": "string"},
+                                           "warehouse": {"type": "string"}},
+          "required": ["sku", "warehouse"]}
+
+
+@pytest.fixture
+def session(host: ServerHost, register: Any) -> Any:
+    """``session(llm)``: a run's world for that script; gives (session id, its trace)."""
+
+    def make(llm: Any, **extra: Any) -> tuple[str, Any]:
+        sid = register({"name": "apis", "llm": llm, **extra})
+        return sid, host.runs[sid].trace
+
+    return make
+
+
+def llm_events(trace: Any) -> list[dict[str, Any]]:
+    return [e.data for e in trace.events if e.kind == "llm"]
+
+
+# --- the Responses API ----------------------------------------------------------------------
+
+def responses_client(host: ServerHost, sid: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=host.llm_base_url(sid), api_key="k", max_retries=0)
+
+
+RESPONSES_TOOL = {"type": "function", "name": "get_stock", "description": "stock",
+                  "parameters": SCHEMA}
+
+
+def test_responses_tool_round_trip_with_previous_response_id(host: ServerHost,
+                                                             session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    client = responses_client(host, sid)
+    first = client.responses.create(model="m", input="How many coats in Berlin?",
+                                    instructions="Be brief.", tools=[RESPONSES_TOOL])
+    assert first.status == "completed" and first.id.startswith("resp_")
+    (call,) = first.output
+    assert call.type == "function_call" and call.name == "get_stock"
+    assert json.loads(call.arguments) == STOCK["arguments"] and call.call_id.startswith("call_")
+    assert first.usage is not None and first.usage.total_tokens > 0
+    # Only the new item: the mock keeps the history of the previous response.
+    second = client.responses.create(
+        model="m", previous_response_id=first.id, tools=[RESPONSES_TOOL],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "14"}])
+    assert second.output_text == "Berlin has 14 coats."
+    events = llm_events(trace)
+    assert [e["api"] for e in events] == ["responses", "responses"]
+    # system, user, the assistant's call, the tool's output
+    assert events[1]["message_count"] == 4
+    assert events[1]["input"] == [{"role": "tool", "tool_call_id": call.call_id,
+                                   "content": "14"}]
+
+
+def test_responses_streamed_events_in_order(host: ServerHost, session: Any) -> None:
+    sid, _ = session(SCRIPT)
+    client = responses_client(host, sid)
+    kinds = []
+    with client.responses.stream(model="m", input="Coats?", tools=[RESPONSES_TOOL]) as stream:
+        for event in stream:
+            kinds.append(event.type)
+        final = stream.get_final_response()
+    assert kinds[:3] == ["response.created", "response.in_progress",
+                         "response.output_item.added"]
+    assert "response.function_call_arguments.delta" in kinds
+    assert kinds[-3:] == ["response.function_call_arguments.done", "response.output_item.done",
+                          "response.completed"]
+    assert final.output[0].type == "function_call"
+    with client.responses.stream(model="m", input="And?", tools=[RESPONSES_TOOL]) as stream:
+        text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+    assert text == "Berlin has 14 coats."
+
+
+def test_responses_cut_at_max_output_tokens_is_incomplete(host: ServerHost,
+                                                          session: Any) -> None:
+    sid, _ = session([{"text": "A long answer " * 20}])
+    reply = responses_client(host, sid).responses.create(model="m", input="Talk.",
+                                                         max_output_tokens=5)
+    assert reply.status == "incomplete"
+    assert reply.incomplete_details is not None
+    assert reply.incomplete_details.reason == "max_output_tokens"
+    assert len(reply.output_text) == 20
+
+
+def test_responses_unknown_previous_response_is_a_400(host: ServerHost, session: Any) -> None:
+    sid, _ = session(SCRIPT)
+    with pytest.raises(openai.BadRequestError) as info:
+        responses_client(host, sid).responses.create(model="m", input="x",
+                                                     previous_response_id="resp_nope")
+    assert info.value.body["param"] == "previous_response_id"  # type: ignore[index]
+
+
+# --- Anthropic Messages ---------------------------------------------------------------------
+
+ANTHROPIC_TOOL = {"name": "get_stock", "description": "stock", "input_schema": SCHEMA}
+
+
+def anthropic_client(host: ServerHost, sid: str) -> anthropic.Anthropic:
+    base = host.llm_base_url(sid).removesuffix("/v1")
+    return anthropic.Anthropic(base_url=base, api_key="k", max_retries=0)
+
+
+def test_anthropic_tool_round_trip(host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    client = anthropic_client(host, sid)
+    messages: list[Any] = [{"role": "user", "content": "How many coats in Berlin?"}]
+    first = client.messages.create(model="claude", max_tokens=1024, system="Be brief.",
+                                   tools=[ANTHROPIC_TOOL], messages=messages)  # type: ignore
+    assert first.stop_reason == "tool_use" and first.id.startswith("msg_")
+    (use,) = first.content
+    assert use.type == "tool_use" and use.input == STOCK["arguments"]
+    assert use.id.startswith("toolu_")
+    messages += [{"role": "assistant", "content": first.content},
+                 {"role": "user", "content": [{"type": "tool_result", "tool_use_id": use.id,
+                                               "content": "14"}]}]
+    second = client.messages.create(model="claude", max_tokens=1024, tools=[ANTHROPIC_TOOL],
+                                    messages=messages)  # type: ignore[arg-type]
+    assert second.stop_reason == "end_turn"
+    assert second.content[0].type == "text" and second.content[0].text == "Berlin has 14 coats."
+    events = llm_events(trace)
+    assert [e["api"] for e in events] == ["anthropic", "anthropic"]
+    assert events[1]["input"] == [{"role": "tool", "tool_call_id": use.id, "content": "14"}]
+
+
+def test_anthropic_stream(host: ServerHost, session: Any) -> None:
+    sid, _ = session(SCRIPT)
+    client = anthropic_client(host, sid)
+    with client.messages.stream(model="claude", max_tokens=1024, tools=[ANTHROPIC_TOOL],
+                                messages=[{"role": "user", "content": "Coats?"}]) as stream:
+        kinds = [event.type for event in stream]
+        message = stream.get_final_message()
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+    assert message.stop_reason == "tool_use"
+    assert message.content[0].type == "tool_use"
+    assert message.content[0].input == STOCK["arguments"]
+
+
+def test_anthropic_errors_have_its_shape(host: ServerHost, session: Any) -> None:
+    sid, _ = session([{"error": {"status": 429, "retry_after": 2}}])
+    with pytest.raises(anthropic.RateLimitError) as info:
+        anthropic_client(host, sid).messages.create(
+            model="claude", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert info.value.body == {"type": "error", "error": {
+        "type": "rate_limit_error", "message": "Rate limit reached for requests. Please try "
+                                               "again."}}
+    assert info.value.response.headers["retry-after"] == "2"
+
+
+def test_anthropic_requires_max_tokens(host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    status, body = post(host.llm_base_url(sid) + "/messages",
+                        {"model": "claude", "messages": [{"role": "user", "content": "hi"}]})
+    assert status == 400
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    assert "max_tokens" in body["error"]["message"]
+    assert llm_events(trace)[0]["status"] == 400
+
+
+# --- what the mock does not serve -----------------------------------------------------------
+
+def post(url: str, body: Any) -> tuple[int, Any]:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        with err:
+            return err.code, json.loads(err.read())
+
+
+def test_an_unserved_endpoint_is_traced_and_named(host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    status, body = post(host.llm_base_url(sid) + "/audio/speech", {"input": "hi"})
+    assert status == 404
+    message = body["error"]["message"]
+    assert message.startswith("POST /v1/audio/speech is not served by the agent-chaos mock "
+                              "LLM; it serves: POST /v1/chat/completions, POST /v1/responses")
+    (event,) = llm_events(trace)
+    assert event == {"api": None, "unserved": True, "method": "POST",
+                     "path": "/v1/audio/speech", "status": 404}
