@@ -70,6 +70,11 @@ class AgentEnv:
         """The base URL the anthropic SDK wants (it appends ``/v1/messages`` itself)."""
         return self.llm_base_url.removesuffix("/v1")
 
+    @property
+    def gemini_base_url(self) -> str:
+        """The base URL the google-genai SDK wants (``http_options.base_url``)."""
+        return self.llm_base_url.removesuffix("/v1")
+
     def to_environ(self) -> dict[str, str]:
         """The same settings as environment variables (for command agents)."""
         env = {
@@ -77,6 +82,8 @@ class AgentEnv:
             "OPENAI_API_KEY": self.api_key,
             "ANTHROPIC_BASE_URL": self.anthropic_base_url,
             "ANTHROPIC_API_KEY": self.api_key,
+            "GOOGLE_GEMINI_BASE_URL": self.gemini_base_url,
+            "GEMINI_API_KEY": self.api_key,
             "CHAOS_MODEL": self.model,
             "CHAOS_TOOL_URLS": json.dumps(self.tool_urls, sort_keys=True),
             "CHAOS_APPROVAL_URL": self.approval_url,

@@ -197,3 +197,76 @@ def test_an_unserved_endpoint_is_traced_and_named(host: ServerHost, session: Any
     (event,) = llm_events(trace)
     assert event == {"api": None, "unserved": True, "method": "POST",
                      "path": "/v1/audio/speech", "status": 404}
+
+
+# --- Gemini ---------------------------------------------------------------------------------
+
+GEMINI_TOOLS = [{"functionDeclarations": [{"name": "get_stock", "description": "stock",
+                                           "parametersJsonSchema": SCHEMA}]}]
+
+
+def gemini_url(host: ServerHost, sid: str, method: str = "generateContent") -> str:
+    return host.llm_base_url(sid).removesuffix("/v1") + f"/v1beta/models/gemini-x:{method}"
+
+
+def test_gemini_tool_round_trip(host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    contents: list[Any] = [{"role": "user", "parts": [{"text": "Coats in Berlin?"}]}]
+    status, first = post(gemini_url(host, sid), {
+        "contents": contents, "tools": GEMINI_TOOLS,
+        "systemInstruction": {"parts": [{"text": "Be brief."}]}})
+    assert status == 200
+    (candidate,) = first["candidates"]
+    assert candidate["finishReason"] == "STOP"
+    assert candidate["content"] == {"role": "model", "parts": [{"functionCall": {
+        "name": "get_stock", "args": STOCK["arguments"]}}]}
+    assert first["usageMetadata"]["totalTokenCount"] > 0 and first["modelVersion"] == "gemini-x"
+    contents += [candidate["content"], {"role": "user", "parts": [{"functionResponse": {
+        "name": "get_stock", "response": {"stock": 14}}}]}]
+    status, second = post(gemini_url(host, sid), {"contents": contents, "tools": GEMINI_TOOLS})
+    assert second["candidates"][0]["content"]["parts"] == [{"text": "Berlin has 14 coats."}]
+    events = llm_events(trace)
+    assert [e["api"] for e in events] == ["gemini", "gemini"]
+    assert events[1]["input"] == [{"role": "tool", "tool_call_id": "get_stock",
+                                   "content": '{"stock": 14}'}]
+
+
+def test_gemini_stream_and_errors(host: ServerHost, session: Any) -> None:
+    sid, _ = session([{"text": "Berlin has 14 coats."}, {"error": 429}])
+    url = gemini_url(host, sid, "streamGenerateContent") + "?alt=sse"
+    req = urllib.request.Request(url, data=json.dumps({"contents": [
+        {"role": "user", "parts": [{"text": "Coats?"}]}]}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read().decode()
+    chunks = [json.loads(line.removeprefix("data: ")) for line in raw.split("\n\n") if line]
+    text = "".join(c["candidates"][0]["content"]["parts"][0]["text"] for c in chunks)
+    assert text == "Berlin has 14 coats."
+    assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert "usageMetadata" in chunks[-1] and "usageMetadata" not in chunks[0]
+    status, body = post(gemini_url(host, sid), {"contents": [{"parts": [{"text": "again"}]}]})
+    assert status == 429
+    assert body["error"]["status"] == "RESOURCE_EXHAUSTED" and body["error"]["code"] == 429
+
+
+# --- embeddings -----------------------------------------------------------------------------
+
+def test_embeddings_are_deterministic_and_texts_sharing_words_are_near(
+        host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    client = responses_client(host, sid)
+    texts = ["winter coats in Berlin", "Berlin winter coats stock", "a satirical article"]
+    one = client.embeddings.create(model="e", input=texts)  # base64 on the wire, as the SDK asks
+    two = client.embeddings.create(model="e", input=texts, encoding_format="float",
+                                   dimensions=64)
+    a, b, c = (d.embedding for d in one.data)
+    assert len(a) == 1536 and len(two.data[0].embedding) == 64
+
+    def dot(x: list[float], y: list[float]) -> float:
+        return sum(p * q for p, q in zip(x, y, strict=True))
+
+    assert dot(a, a) == pytest.approx(1.0, abs=1e-4)
+    assert dot(a, b) > 0.5 > abs(dot(a, c))
+    assert client.embeddings.create(model="e", input=texts).data[0].embedding == a
+    assert [e["api"] for e in llm_events(trace)] == ["embeddings"] * 3
+    assert trace.events[0].data["turn"] is None  # the script is not used

@@ -121,6 +121,9 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
                 event.end = trace.now()
         reply: Completion | ApiError | Hang = ApiError(refused.status, json.loads(refused.body),
                                                        refused.headers)
+    elif not api.scripted:
+        reply = Completion()
+        data.update(turn=None, behaviour=None)
     elif window is not None and prompt_tokens > window:
         reply = api.context_error(prompt_tokens, window)
         data.update(turn=None, behaviour="context_window")

@@ -67,6 +67,8 @@ class Api:
     #: How ids look: the response's and each tool call's prefix.
     id_prefix: ClassVar[str]
     call_prefix: ClassVar[str]
+    #: Whether a request plays a turn of the script (all but embeddings).
+    scripted: ClassVar[bool] = True
 
     def parse(self, body: Any, request: web.Request, run: RunWorld) -> dict[str, Any]:
         """The neutral request; raises ``Refused`` for what the real API answers with a 400."""
