@@ -270,3 +270,62 @@ def test_embeddings_are_deterministic_and_texts_sharing_words_are_near(
     assert client.embeddings.create(model="e", input=texts).data[0].embedding == a
     assert [e["api"] for e in llm_events(trace)] == ["embeddings"] * 3
     assert trace.events[0].data["turn"] is None  # the script is not used
+
+
+# --- what the agent asked for ---------------------------------------------------------------
+
+CHAT_TOOL = {"type": "function", "function": {"name": "get_stock", "parameters": SCHEMA}}
+FINAL_ANSWER = {"type": "function", "function": {
+    "name": "final_answer", "description": "Provides a final answer to the given problem.",
+    "parameters": {"type": "object", "properties": {"answer": {"type": "string"}},
+                   "required": ["answer"]}}}
+
+
+def chat_reply(host: ServerHost, sid: str, **body: Any) -> dict[str, Any]:
+    status, reply = post(host.llm_base_url(sid) + "/chat/completions", {
+        "model": "m", "messages": [{"role": "user", "content": "Coats?"}], **body})
+    assert status == 200, reply
+    message: dict[str, Any] = reply["choices"][0]["message"]
+    return {**message, "finish_reason": reply["choices"][0]["finish_reason"]}
+
+
+def test_no_tools_offered_gets_the_call_as_react_text(host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    reply = chat_reply(host, sid)
+    assert "tool_calls" not in reply and reply["finish_reason"] == "stop"
+    assert reply["content"] == ('Action: get_stock\nAction Input: {"sku": "COAT-01", '
+                                '"warehouse": "BER"}')
+    assert llm_events(trace)[0]["honoured"] == ["no tools offered: the call written as "
+                                                "ReAct text"]
+
+
+def test_a_hallucinated_tool_is_called_even_when_not_offered(host: ServerHost,
+                                                            session: Any) -> None:
+    sid, _ = session([{"hallucinated_tool": {"name": "delete_all"}}])
+    reply = chat_reply(host, sid, tools=[CHAT_TOOL])
+    assert reply["tool_calls"][0]["function"]["name"] == "delete_all"
+
+
+def test_a_tool_not_offered_is_not_called(host: ServerHost, session: Any) -> None:
+    sid, _ = session(SCRIPT)
+    reply = chat_reply(host, sid, tools=[FINAL_ANSWER])
+    assert "tool_calls" not in reply
+    assert reply["content"] == "I would use get_stock, but no such tool is available to me."
+
+
+def test_a_required_call_answers_through_the_answer_tool(host: ServerHost,
+                                                         session: Any) -> None:
+    """smolagents' ToolCallingAgent asks tool_choice 'required' and offers final_answer."""
+    sid, trace = session([{"text": "Berlin has 14 coats."}])
+    reply = chat_reply(host, sid, tools=[CHAT_TOOL, FINAL_ANSWER], tool_choice="required")
+    (call,) = reply["tool_calls"]
+    assert call["function"]["name"] == "final_answer"
+    assert json.loads(call["function"]["arguments"]) == {"answer": "Berlin has 14 coats."}
+    assert reply["content"] is None and reply["finish_reason"] == "tool_calls"
+    assert llm_events(trace)[0]["tool_choice"] == "required"
+
+
+def test_text_is_cut_at_a_stop_sequence(host: ServerHost, session: Any) -> None:
+    sid, _ = session([{"text": "Thought: look it up\nObservation: 14"}])
+    reply = chat_reply(host, sid, stop=["\nObservation:"])
+    assert reply["content"] == "Thought: look it up"

@@ -17,6 +17,7 @@ from ..faults.runtime import worst_effect
 from ..servers import drop_connection, wait_closed
 from ..trace import clip
 from .apis.base import Api, Meta, Refused
+from .honour import honour
 from .tokens import count_prompt, count_text
 from .turns import ApiError, Completion, Hang, ToolCall, TurnContext, openai_error
 
@@ -133,6 +134,10 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
         first_delay, token_delay = turn.delays()
         reply = turn.reply(ctx)
     if isinstance(reply, Completion):
+        notes: list[str] = []
+        reply = honour(reply, neutral, data.get("behaviour"), notes)
+        if notes:
+            data["honoured"] = notes
         reply = truncate(reply, neutral.get("max_tokens"))
 
     event = trace.add("llm", data, start)
