@@ -73,6 +73,8 @@ class RunResult:
             lines.append(f"  faults injected ({len(hit)}): " + "; ".join(
                 f"{summarize(e.kind, e.data)} [{e.id}]" for e in hit[:4])
                 + (" …" if len(hit) > 4 else ""))
+        for e in [e for e in self.trace.of("llm") if e.data.get("unserved")][:3]:
+            lines.append(f"  {summarize(e.kind, e.data)} [{e.id}]")
         if self.trace.dropped:
             lines.append(f"  the trace kept its first {len(self.trace.events)} events; "
                          f"{self.trace.dropped} more were only counted")
@@ -114,6 +116,9 @@ class RunResult:
 
 def summarize(kind: str, data: dict[str, Any]) -> str:
     """One line describing a trace event."""
+    if kind == "llm" and data.get("unserved"):
+        return (f"the agent called {data.get('method')} {data.get('path')}, which the mock LLM "
+                f"does not serve → HTTP 404")
     if kind == "llm":
         reply = data.get("reply") or {}
         calls = ", ".join(f"{c['name']}({c['arguments']})" for c in reply.get("tool_calls", []))
@@ -121,7 +126,9 @@ def summarize(kind: str, data: dict[str, Any]) -> str:
         status = data.get("status")
         if status != 200:
             said = f"HTTP {status} {(data.get('error') or {}).get('code') or ''}".strip()
-        return f"LLM call #{data.get('n')} ({data.get('behaviour')}) → {said}"
+        api = data.get("api")
+        via = f" via {api}" if api and api != "chat" else ""
+        return f"LLM call #{data.get('n')}{via} ({data.get('behaviour')}) → {said}"
     if kind == "tool":
         args = data.get("arguments")
         shown = data.get("raw") if args is None else args

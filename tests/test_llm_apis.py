@@ -329,3 +329,23 @@ def test_text_is_cut_at_a_stop_sequence(host: ServerHost, session: Any) -> None:
     sid, _ = session([{"text": "Thought: look it up\nObservation: 14"}])
     reply = chat_reply(host, sid, stop=["\nObservation:"])
     assert reply["content"] == "Thought: look it up"
+
+
+def test_an_unserved_call_shows_in_results_and_in_the_report(runner: Any,
+                                                             tmp_path: Any) -> None:
+    from harness._pytest.report import build_results
+    from harness.report import write_html
+
+    from .conftest import scenario_from
+
+    scenario = scenario_from({"name": "speech", "llm": [{"text": "ok"}],
+                              "expect": [{"terminates": {}}]})
+    result = runner.run(scenario, "speaker=tests.agents.useless:calls_unserved")
+    assert result.outcome.output == "speech failed with HTTP 404"
+    assert "the agent called POST /v1/audio/speech, which the mock LLM does not serve" in \
+        result.explain()
+    doc = build_results([result.to_json()], seed=0)
+    (event,) = [e for e in doc["runs"][0]["trace"] if e.get("unserved")]
+    assert (event["method"], event["path"], event["status"]) == ("POST", "/v1/audio/speech", 404)
+    page = write_html(tmp_path / "index.html", doc).read_text()
+    assert "which the mock LLM does not serve" in page and "/v1/audio/speech" in page

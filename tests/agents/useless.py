@@ -66,3 +66,17 @@ def asks_approval(task: Any, env: Any) -> str:
     """Asks the human in the loop once; answers with the URL it used."""
     _post(env.approval_url, {"tool": "cancel_order", "arguments": {}, "reason": "test"}, 5)
     return str(env.approval_url)
+
+
+def calls_unserved(task: Any, env: Any) -> str:
+    """Asks the model's service for speech, which the mock does not serve, and says so."""
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(env.llm_base_url + "/audio/speech", data=b'{"input": "hi"}',
+                                 headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+    except urllib.error.HTTPError as err:
+        return f"speech failed with HTTP {err.code}"
+    return "spoke"
