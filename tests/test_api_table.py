@@ -143,3 +143,64 @@ def test_the_same_seed_gives_the_same_replies_on_every_api(host: ServerHost,
             sid = register({"name": "table", "llm": script})
             seen.append([ask(host, sid, api, False)["calls"] for _ in script])
         assert seen[0] == seen[1], api
+
+
+# --- every fault on every API ---------------------------------------------------------------
+
+FAULT_PER_CALL = [
+    ("http_error", {"status": 429, "retry_after": 1}),
+    ("hang", {}),
+    ("slow_body", {"bytes_per_second": 4000}),
+    ("empty_body", {"status": 502}),
+    ("malformed_json", {}),
+    ("lost_response", {}),
+    ("latency", {"latency": 300}),
+    ("reset_peer", {}),
+    ("limit_data", {"bytes": 180}),
+    ("bandwidth", {"rate": 1}),
+    ("slicer", {"average_size": 64, "delay": 1000}),
+    ("slow_close", {"delay": 100}),
+]
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_every_fault_on_every_api(runner: Any, api: str) -> None:
+    import json
+
+    from harness.faults import FAULTS
+
+    from .test_faults import probe
+
+    assert sorted([*(k for k, _ in FAULT_PER_CALL), "timeout"]) == sorted(FAULTS)
+    faults = [{kind: {"target": "llm", "when": {"call": n}, **params}}
+              for n, (kind, params) in enumerate(FAULT_PER_CALL, start=1)]
+    # A timeout toxic holds every connection until switched off: by step, after the rest.
+    after = len(FAULT_PER_CALL) + 1
+    faults.append({"timeout": {"target": "llm", "when": {"from_step": after + 1}}})
+    steps = [{"llm": api, "timeout": 0.6 if kind == "hang" else 5.0}
+             for kind, _ in FAULT_PER_CALL] + [{"llm": api}, {"llm": api, "timeout": 0.6}]
+    seen, result = probe(runner, faults, steps)
+    by = {kind: seen[i] for i, (kind, _) in enumerate(FAULT_PER_CALL)}
+
+    def answer(o: dict[str, Any]) -> dict[str, Any]:
+        return read(api, o["status"], o["body"], False)
+
+    limited = answer(by["http_error"])
+    assert limited["status"] == 429 and by["http_error"]["headers"]["Retry-After"] == "1"
+    assert limited["error"] in ("rate_limit_exceeded", "rate_limit_error", "RESOURCE_EXHAUSTED")
+    assert by["hang"]["error"] == "TimeoutError"
+    for whole in ("slow_body", "latency", "bandwidth", "slicer", "slow_close"):
+        assert answer(by[whole])["text"] == "ok", whole
+    assert by["latency"]["seconds"] >= 0.3
+    assert by["bandwidth"]["seconds"] >= 0.2
+    assert (by["empty_body"]["status"], by["empty_body"]["body"]) == (502, "")
+    assert by["malformed_json"]["status"] == 200
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(by["malformed_json"]["body"])
+    assert by["lost_response"]["error"] == "RemoteDisconnected"
+    assert by["reset_peer"]["error"] == "ConnectionResetError"
+    cut = by["limit_data"]  # the answer stops after 180 bytes: mid-headers or mid-body
+    assert cut.get("error") in ("IncompleteRead", "RemoteDisconnected") or cut["body"] == "", cut
+    assert answer(seen[-2])["text"] == "ok"  # the model is back
+    assert seen[-1]["error"] == "TimeoutError"  # until the timeout toxic holds it
+    assert {e.data["api"] for e in result.trace.of("llm")} == {api}

@@ -59,10 +59,11 @@ def run(task: str, env: Any) -> str:
             out.append(_upstream(env.upstreams[step["upstream"]], step.get("send", "ping"),
                                  timeout, step.get("until_close", False)))
             continue
-        if step.get("llm"):
-            url = f"{env.llm_base_url}/chat/completions"
-            body = {"model": env.model, "messages": [{"role": "user", "content": "hi"}],
-                    "stream": step.get("stream", False)}
+        if step.get("llm"):  # True (Chat Completions) or an API's name (tests/llm_wire.py)
+            from tests.llm_wire import request
+
+            api = step["llm"] if isinstance(step["llm"], str) else "chat"
+            url, body = request(api, env.llm_base_url, "hi", step.get("stream", False))
         else:
             url = f"{env.tool_urls[step['tool']]}/tools/{step['op']}"
             body = step.get("args", {})
