@@ -1,0 +1,31 @@
+"""openai-agents with its default model: the Responses API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agents import Agent, FunctionTool, RunContextWrapper, Runner, set_tracing_disabled
+from agents.models.openai_responses import OpenAIResponsesModel
+from openai import AsyncOpenAI
+
+from ._world import MAX_STEPS, WorldTool, user_text, world_tools
+
+
+def _tool(tool: WorldTool) -> FunctionTool:
+    async def invoke(ctx: RunContextWrapper[Any], arguments: str) -> str:
+        return tool.call(json.loads(arguments or "{}"))
+
+    return FunctionTool(name=tool.name, description=tool.description,
+                        params_json_schema=tool.parameters, on_invoke_tool=invoke,
+                        strict_json_schema=False)
+
+
+async def run(task: str | list[str], env: Any) -> str:
+    set_tracing_disabled(True)
+    client = AsyncOpenAI(base_url=env.llm_base_url, api_key=env.api_key)
+    agent = Agent(name="operations", instructions="You are a helpful operations assistant.",
+                  model=OpenAIResponsesModel(env.model, client),
+                  tools=[_tool(t) for t in world_tools(env.tool_urls)])
+    result = await Runner.run(agent, user_text(task), max_turns=MAX_STEPS)
+    return str(result.final_output)

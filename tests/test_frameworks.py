@@ -1,0 +1,45 @@
+"""Agents on real frameworks (examples/frameworks/), unmodified, against built-in scenarios:
+each completes its job through its own API on the wire. Skipped, with the reason, where the
+``frameworks`` extra is not installed (``pip install -e ".[frameworks]"``); CI installs it."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from harness._paths import builtin_scenarios
+from harness.runner import Runner
+from harness.scenario import load_scenario
+
+FRAMEWORKS = {  # example module → (the package it needs, the API it speaks)
+    "openai_agents": ("agents", "responses"),
+    "anthropic_sdk": ("anthropic", "anthropic"),
+    "google_genai": ("google.genai", "gemini"),
+    "pydantic_ai_agent": ("pydantic_ai", "chat"),
+    "langgraph_agent": ("langgraph", "chat"),
+}
+
+
+def installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("example", list(FRAMEWORKS))
+def test_a_framework_agent_does_the_job_through_its_own_api(runner: Runner,
+                                                            example: str) -> None:
+    package, api = FRAMEWORKS[example]
+    if not installed(package):
+        pytest.skip(f"{package} is not installed: pip install -e '.[frameworks]'")
+    scenario = load_scenario(builtin_scenarios() / "winter-coats-in-july.yaml")
+    result = runner.run(scenario, f"{example}=examples.frameworks.{example}:run")
+    assert result.outcome.status == "completed", result.outcome
+    assert result.goal.met, result.goal.message
+    llm = [e.data for e in result.trace.of("llm")]
+    assert llm and {e["api"] for e in llm} == {api}
+    assert not [e for e in llm if e.get("unserved") or e.get("status") != 200]
+    assert result.trace.of("tool"), "it called the world's tools"
+
