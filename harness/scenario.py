@@ -24,6 +24,7 @@ from .errors import Problem, ScenarioError
 from .faults import FAULTS, Fault
 from .goals import GOALS, Goal, parse_goal
 from .llm import behaviours as _behaviours  # noqa: F401 - registers the behaviours
+from .llm.quota import QuotaDoc
 from .llm.turns import TURNS, Turn, TurnProblem, parse_turn, pydantic_problems, validate_params
 from .world.catalog import Catalog, get_catalog
 
@@ -60,6 +61,9 @@ class LLMSettings(BaseModel):
     turns: list[Any] = Field(min_length=1)
     context_window: int | None = Field(None, gt=0, description="prompt tokens the model accepts")
     after_script: Any = Field(None, description="the turn played once the script is used up")
+    quota: QuotaDoc | None = Field(None, description="the model's rate limits, enforced like a "
+                                                     "provider's: requests_per_minute, "
+                                                     "tokens_per_minute")
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|[KMGT])?\s*$", re.IGNORECASE)
@@ -141,6 +145,7 @@ class Script:
     turns: list[Turn]
     context_window: int | None
     after_script: Turn
+    quota: QuotaDoc | None = None
 
 
 @dataclass(frozen=True)
@@ -252,7 +257,7 @@ def _union_problems(data: dict[str, Any], out: _Collector) -> None:
 def _parse_llm(value: Any, out: _Collector) -> Script | None:
     if isinstance(value, list):
         base: FieldPath = ("llm",)
-        turns_raw, window, after_raw = value, None, None
+        turns_raw, window, after_raw, quota = value, None, None, None
     elif isinstance(value, dict):
         try:
             settings = LLMSettings.model_validate(value)
@@ -262,6 +267,7 @@ def _parse_llm(value: Any, out: _Collector) -> Script | None:
             return None
         turns_raw, window, after_raw = settings.turns, settings.context_window, \
             settings.after_script
+        quota = settings.quota
         base = ("llm", "turns")
     else:
         return None
@@ -282,7 +288,7 @@ def _parse_llm(value: Any, out: _Collector) -> Script | None:
         from .llm.behaviours.text import Text
 
         after = Text(content=DEFAULT_AFTER_SCRIPT)
-    return Script(turns, window, after) if len(turns) == len(turns_raw) else None
+    return Script(turns, window, after, quota) if len(turns) == len(turns_raw) else None
 
 
 def _parse_entries(value: Any, section: str, registry: Registry[Any], example: str,
@@ -465,7 +471,8 @@ def json_schema() -> dict[str, Any]:
             {"type": "object", "additionalProperties": False, "required": ["turns"],
              "properties": {"turns": {"type": "array", "items": {"$ref": "#/$defs/turn"}},
                             "context_window": {"type": "integer", "minimum": 1},
-                            "after_script": {"$ref": "#/$defs/turn"}}},
+                            "after_script": {"$ref": "#/$defs/turn"},
+                            "quota": QuotaDoc.model_json_schema()}},
         ]
     }
     props["goal"] = {"anyOf": [{"$ref": "#/$defs/goal"},

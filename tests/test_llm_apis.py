@@ -349,3 +349,32 @@ def test_an_unserved_call_shows_in_results_and_in_the_report(runner: Any,
     assert (event["method"], event["path"], event["status"]) == ("POST", "/v1/audio/speech", 404)
     page = write_html(tmp_path / "index.html", doc).read_text()
     assert "which the mock LLM does not serve" in page and "/v1/audio/speech" in page
+
+
+# --- quotas ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("api", ["chat", "anthropic"])
+def test_a_quota_is_paced_by_its_headers_or_answered_with_429s(runner: Any, api: str) -> None:
+    from .conftest import scenario_from
+
+    scenario = scenario_from({
+        "name": "quota", "timeout": 60,
+        "task": json.dumps({"requests": 64, "api": api}),
+        "llm": {"turns": [{"repeat": {"text": "ok"}}],
+                "quota": {"requests_per_minute": 60}},
+        "expect": [{"terminates": {}}]})
+    paced = runner.run(scenario, "paced=tests.agents.pacing:paces")
+    hurried = runner.run(scenario, "hurried=tests.agents.pacing:hurries")
+    seen = json.loads(paced.outcome.output)
+    assert seen["limited"] == 0
+    prefix = "x-ratelimit-" if api == "chat" else "anthropic-ratelimit-requests-"
+    assert {k for k in seen["headers"] if k.startswith(prefix)} == (
+        {f"{prefix}{w}-requests" for w in ("limit", "remaining", "reset")} if api == "chat"
+        else {f"{prefix}{w}" for w in ("limit", "remaining", "reset")})
+    rushed = json.loads(hurried.outcome.output)
+    assert rushed["limited"] >= 3
+    refused = [e.data for e in hurried.trace.of("llm") if e.data["status"] == 429]
+    assert len(refused) == rushed["limited"]
+    assert all(e["behaviour"] == "quota" and e["quota"] == "requests" and e["retry_after"] >= 1
+               for e in refused)
+    assert not [e for e in paced.trace.of("llm") if e.data["status"] == 429]

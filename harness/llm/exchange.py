@@ -18,6 +18,7 @@ from ..servers import drop_connection, wait_closed
 from ..trace import clip
 from .apis.base import Api, Meta, Refused
 from .honour import honour
+from .quota import Decision
 from .tokens import count_prompt, count_text
 from .turns import ApiError, Completion, Hang, ToolCall, TurnContext, openai_error
 
@@ -52,6 +53,17 @@ def truncate(reply: Completion, max_tokens: Any) -> Completion:
         return Completion(tool_calls=[ToolCall(first.name, first.arguments[:limit])],
                           finish_reason="length")
     return reply
+
+
+def over_quota(decision: Decision) -> ApiError:
+    """OpenAI's 429 for a request over the model's quota (each API reshapes it)."""
+    which = decision.which or "requests"
+    limit, remaining, _ = decision.state[which]
+    unit = "requests per min (RPM)" if which == "requests" else "tokens per min (TPM)"
+    return openai_error(
+        429, f"Rate limit reached for {unit}: Limit {limit}, Used {limit - remaining}. Please "
+             f"try again in {decision.retry_after}s.", which, "rate_limit_exceeded",
+        headers={"retry-after": str(decision.retry_after)})
 
 
 def _last_assistant(messages: list[Any]) -> int:
@@ -111,6 +123,10 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
 
     first_delay = token_delay = 0.0
     refused = http.refusal(llm=True) if http is not None and not http.commits else None
+    decision = None
+    if run.quota is not None and (http is None or http.commits):
+        decision = run.quota.take(prompt_tokens)
+    limits = api.rate_headers(decision.state) if decision is not None else {}
     if http is not None and not http.commits:
         data.update(turn=None, behaviour=None)
         if refused is None:  # no answer at all
@@ -122,6 +138,9 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
                 event.end = trace.now()
         reply: Completion | ApiError | Hang = ApiError(refused.status, json.loads(refused.body),
                                                        refused.headers)
+    elif decision is not None and not decision.allowed:
+        reply = over_quota(decision)
+        data.update(turn=None, behaviour="quota", quota=decision.which)
     elif not api.scripted:
         reply = Completion()
         data.update(turn=None, behaviour=None)
@@ -148,6 +167,7 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
             return drop_connection(request)
         if isinstance(reply, ApiError):
             shaped = api.error(reply)
+            shaped.headers.update(limits)
             data.update(status=shaped.status, error=reply.body.get("error"))
             retry_after = {k.lower(): v for k, v in shaped.headers.items()}.get("retry-after")
             if retry_after is not None:
@@ -183,9 +203,9 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
             delay = first_delay + token_delay * meta.completion_tokens
             if delay:
                 await asyncio.sleep(delay)
-            return web.json_response(body_out)
+            return web.json_response(body_out, headers=limits)
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "Cache-Control": "no-cache"})
+                                               "Cache-Control": "no-cache", **limits})
         await response.prepare(request)
         if first_delay:
             await asyncio.sleep(first_delay)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .._seed import derive
 from ..errors import ChaosError
 from ..faults.runtime import RunFaults
+from ..llm.quota import Quota
 from ..trace import Trace
 from .catalog import Catalog
 from .state import ToolState
@@ -38,6 +39,8 @@ class RunWorld:
         self.closed = threading.Event()
         self.faults = RunFaults(scenario.faults, seed, self.trace)
         self._lock = threading.Lock()
+        quota = scenario.script.quota
+        self.quota = Quota(quota) if quota is not None else None
         #: The Responses API's stored responses: id → the conversation up to and with it.
         self.responses: dict[str, list[dict[str, Any]]] = {}
 

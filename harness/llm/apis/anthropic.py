@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..quota import anthropic_headers
 from ..turns import ApiError, Completion, openai_error
 from .base import Api, Meta, chat_call, chat_tool, parsed_arguments, pieces, require, sse, text_of
 
@@ -178,6 +179,9 @@ class Anthropic(Api):
         headers = {**error.headers, "request-id": "req_agentchaos"}
         return ApiError(error.status, {"type": "error", "error": {"type": kind,
                                                                   "message": message}}, headers)
+
+    def rate_headers(self, state: dict[str, tuple[int, int, float]]) -> dict[str, str]:
+        return anthropic_headers(state)
 
     def context_error(self, prompt_tokens: int, window: int) -> ApiError:
         return openai_error(400, f"prompt is too long: {prompt_tokens} tokens > {window} "

@@ -89,6 +89,12 @@ class Api:
         """This API's answer to a prompt larger than the model's window."""
         raise NotImplementedError
 
+    def rate_headers(self, state: dict[str, tuple[int, int, float]]) -> dict[str, str]:
+        """The provider's rate-limit headers for a quota's state (OpenAI's by default)."""
+        from ..quota import openai_headers
+
+        return openai_headers(state)
+
     def remember(self, run: RunWorld, reply: Completion, meta: Meta) -> None:
         """Keep what a later request may refer to (the Responses API's previous response)."""
 

@@ -171,6 +171,9 @@ class Gemini(Api):
             "code": error.status, "message": message,
             "status": STATUSES.get(error.status, "UNKNOWN")}}, dict(error.headers))
 
+    def rate_headers(self, state: dict[str, tuple[int, int, float]]) -> dict[str, str]:
+        return {}  # Gemini sends none; a 429 says RESOURCE_EXHAUSTED with retry-after
+
     def context_error(self, prompt_tokens: int, window: int) -> ApiError:
         return openai_error(400, f"The input token count ({prompt_tokens}) exceeds the maximum "
                                  f"number of tokens allowed ({window}).",
