@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..turns import ApiError, Completion, openai_error
-from .base import CREATED, Api, Meta, chat_call, chat_tool, pieces, require, sse, text_of
+from .base import CREATED, Api, Meta, Refused, chat_call, chat_tool, pieces, require, sse, text_of
 
 if TYPE_CHECKING:
     from ...world.run import RunWorld
@@ -84,9 +84,9 @@ class Responses(Api):
         previous = body.get("previous_response_id")
         if previous is not None:
             before = run.responses.get(previous) if isinstance(previous, str) else None
-            require(before is not None, f"Previous response with id '{previous}' not found.",
-                    "previous_response_id")
-            assert before is not None
+            if before is None:
+                raise Refused(f"Previous response with id '{previous}' not found.",
+                              "previous_response_id")
             messages = [m for m in before if m["role"] != "system" or not instructions] + \
                 messages
         require(bool(messages), "Invalid 'input': empty.", "input")
