@@ -3,6 +3,7 @@ script gives the same reply, read back in each API's own shape (tests/llm_wire.p
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.error
 import urllib.request
@@ -204,3 +205,35 @@ def test_every_fault_on_every_api(runner: Any, api: str) -> None:
     assert answer(seen[-2])["text"] == "ok"  # the model is back
     assert seen[-1]["error"] == "TimeoutError"  # until the timeout toxic holds it
     assert {e.data["api"] for e in result.trace.of("llm")} == {api}
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_the_same_seed_gives_the_same_results_on_every_api(runner: Any, api: str) -> None:
+    """A run's results.json entry, timing and session aside, is the same each time."""
+    import json
+
+    from harness._pytest.report import build_results
+
+    from .conftest import scenario_from
+
+    steps = [{"llm": api}, {"llm": api, "stream": True}, {"llm": api}, {"llm": api}]
+    scenario = scenario_from({
+        "name": "same", "task": json.dumps(steps),
+        "llm": [{"invalid_json_args": {}}, {"schema_invalid_args": {}},
+                {"hallucinated_tool": {}}, {"truncated": {"content": "Berlin has 14 coats."}}],
+        "expect": [{"terminates": {}}]})
+
+    def results() -> Any:
+        run = runner.run(scenario, "probe=tests.agents.probe:run").to_json()
+        doc = build_results([run], seed=0)
+        for entry in doc["runs"]:
+            entry.pop("timing"), entry.pop("session")
+            entry["outcome"]["output"] = re.sub(r'"seconds": [0-9.]+', "", entry["outcome"]
+                                                ["output"])
+            entry["outcome"]["output"] = re.sub(r'"(Date|date)": "[^"]*"', "",
+                                                entry["outcome"]["output"])
+        return doc
+
+    first = results()
+    assert {e["api"] for e in first["runs"][0]["trace"]} == {api}
+    assert first == results()
