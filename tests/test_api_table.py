@@ -84,6 +84,12 @@ def check_overloaded(answer: dict[str, Any]) -> None:
     assert answer["error"] in ("server_error", "overloaded_error", "UNAVAILABLE")
 
 
+def check_parallel(answer: dict[str, Any]) -> None:
+    assert [(name, arguments(args)) for name, args in answer["calls"]] == [
+        ("get_stock", STOCK), ("get_stock", {**STOCK, "warehouse": "HAM"})]
+    assert answer["finish"] == "tool_calls"
+
+
 def check_obeyed(answer: dict[str, Any]) -> None:
     assert [name for name, _ in answer["calls"]] == [INJECTION.call["name"]]
 
@@ -106,6 +112,10 @@ BEHAVIOURS: dict[str, tuple[dict[str, Any], Any]] = {
     "error_429": ({"error": {"status": 429, "retry_after": 2}}, check_rate_limited),
     "error_503": ({"error": 503}, check_overloaded),
     "obey_injection": ({"obey_injection": {}}, check_obeyed),
+    "parallel_calls": ({"parallel_calls": [{"name": "get_stock", "arguments": STOCK},
+                                           {"name": "get_stock",
+                                            "arguments": {**STOCK, "warehouse": "HAM"}}]},
+                       check_parallel),
 }
 
 

@@ -43,3 +43,16 @@ def test_a_framework_agent_does_the_job_through_its_own_api(runner: Runner,
     assert not [e for e in llm if e.get("unserved") or e.get("status") != 200]
     assert result.trace.of("tool"), "it called the world's tools"
 
+
+
+@pytest.mark.parametrize("example", ["openai_agents", "google_genai"])
+def test_streamed_framework_agents_too(runner: Runner, example: str) -> None:
+    package, api = FRAMEWORKS[example]
+    if not installed(package):
+        pytest.skip(f"{package} is not installed: pip install -e '.[frameworks]'")
+    scenario = load_scenario(builtin_scenarios() / "winter-coats-in-july.yaml")
+    result = runner.run(scenario, f"{example}=examples.frameworks.{example}:run_streamed")
+    assert result.outcome.status == "completed", result.outcome
+    assert result.goal.met, result.goal.message
+    llm = [e.data for e in result.trace.of("llm")]
+    assert {(e["api"], e["stream"], e["status"]) for e in llm} == {(api, True, 200)}

@@ -140,6 +140,28 @@ def test_anthropic_tool_round_trip(host: ServerHost, session: Any) -> None:
     assert events[1]["input"] == [{"role": "tool", "tool_call_id": use.id, "content": "14"}]
 
 
+def test_anthropic_beta_tool_runner(host: ServerHost, session: Any) -> None:
+    sid, trace = session(SCRIPT)
+    ran = []
+
+    @anthropic.beta_tool
+    def get_stock(sku: str, warehouse: str) -> str:
+        """Current stock of one product in one warehouse."""
+        ran.append((sku, warehouse))
+        return "14"
+
+    runner = anthropic_client(host, sid).beta.messages.tool_runner(
+        model="claude", max_tokens=1024, tools=[get_stock],
+        messages=[{"role": "user", "content": "Coats in Berlin?"}])
+    last = None
+    for message in runner:
+        last = message
+    assert ran == [("COAT-01", "BER")]
+    assert last is not None and last.content[0].type == "text"
+    assert last.content[0].text == "Berlin has 14 coats."
+    assert [e["api"] for e in llm_events(trace)] == ["anthropic", "anthropic"]
+
+
 def test_anthropic_stream(host: ServerHost, session: Any) -> None:
     sid, _ = session(SCRIPT)
     client = anthropic_client(host, sid)
@@ -378,3 +400,20 @@ def test_a_quota_is_paced_by_its_headers_or_answered_with_429s(runner: Any, api:
     assert all(e["behaviour"] == "quota" and e["quota"] == "requests" and e["retry_after"] >= 1
                for e in refused)
     assert not [e for e in paced.trace.of("llm") if e.data["status"] == 429]
+
+
+def test_parallel_calls_come_one_at_a_time_when_the_agent_says_so(host: ServerHost,
+                                                                   session: Any) -> None:
+    two = [{"name": "get_stock", "arguments": STOCK["arguments"]},
+           {"name": "get_stock", "arguments": {"sku": "COAT-01", "warehouse": "HAM"}}]
+    sid, trace = session([{"repeat": {"parallel_calls": two}}])
+    assert len(chat_reply(host, sid, tools=[CHAT_TOOL])["tool_calls"]) == 2
+    assert len(chat_reply(host, sid, tools=[CHAT_TOOL],
+                          parallel_tool_calls=False)["tool_calls"]) == 1
+    one = anthropic_client(host, sid).messages.create(
+        model="claude", max_tokens=100, tools=[ANTHROPIC_TOOL],  # type: ignore[list-item]
+        tool_choice={"type": "auto", "disable_parallel_tool_use": True},
+        messages=[{"role": "user", "content": "Coats?"}])
+    assert [b.type for b in one.content] == ["tool_use"]
+    notes = [e["honoured"] for e in llm_events(trace) if "honoured" in e]
+    assert notes == [["parallel_tool_calls false: the first call only"]] * 2

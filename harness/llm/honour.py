@@ -14,6 +14,8 @@ After the script's turn, before the reply is sent (``honour``):
   ``final_answer``, ``final_result``, ``answer`` or ``respond``, or the named tool), with the
   text as its first parameter; otherwise the text is sent as it is.
 - **Stop sequences.** Text is cut before the first stop sequence.
+- **One call at a time** when the agent says so (``parallel_tool_calls: false``, Anthropic's
+  ``disable_parallel_tool_use``): the first call only.
 
 Each change is recorded in the trace (``honoured``).
 """
@@ -88,6 +90,9 @@ def honour(reply: Completion, neutral: dict[str, Any], behaviour: str | None,
         if answer is not None:
             notes.append(f"a tool call was required: the text sent through {answer['name']}")
             calls, content, finish = [_answer_call(content, answer)], None, "tool_calls"
+    if len(calls) > 1 and neutral.get("parallel_tool_calls") is False:
+        notes.append("parallel_tool_calls false: the first call only")
+        calls = calls[:1]
     stop = [s for s in neutral.get("stop") or [] if s]
     if content and stop:
         cut = min((content.find(s) for s in stop if s in content), default=-1)

@@ -109,15 +109,18 @@ class Anthropic(Api):
                 "tools: Input should be a valid list", "tools")
         offered = [chat_tool(t["name"], t.get("description"), t.get("input_schema"))
                    for t in tools if isinstance(t.get("name"), str) and "input_schema" in t]
+        choice = body.get("tool_choice")
         stop = body.get("stop_sequences") or []
         require(isinstance(stop, list) and all(isinstance(s, str) for s in stop),
                 "stop_sequences: Input should be a valid list", "stop_sequences")
         require(isinstance(body.get("stream", False), bool), "stream: Input should be a "
                                                              "valid boolean", "stream")
         return {"messages": messages, "tools": offered,
-                "tool_choice": _tool_choice(body.get("tool_choice")), "stop": stop,
+                "tool_choice": _tool_choice(choice), "stop": stop,
                 "max_tokens": max_tokens, "stream": body.get("stream") is True,
-                "model": body.get("model")}
+                "model": body.get("model"),
+                "parallel_tool_calls": not (isinstance(choice, dict) and
+                                            choice.get("disable_parallel_tool_use") is True)}
 
     def _usage(self, meta: Meta) -> dict[str, Any]:
         return {"input_tokens": meta.prompt_tokens, "output_tokens": meta.completion_tokens,

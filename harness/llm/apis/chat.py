@@ -65,6 +65,7 @@ class Chat(Api):
             "stream": body.get("stream") is True,
             "model": body.get("model"),
             "include_usage": isinstance(options, dict) and options.get("include_usage") is True,
+            "parallel_tool_calls": body.get("parallel_tool_calls"),
         }
 
     def render(self, reply: Completion, meta: Meta) -> dict[str, Any]:

@@ -112,6 +112,7 @@ class Responses(Api):
                                                "max_output_tokens")},
             "raw_tools": tools,
             "raw_tool_choice": body.get("tool_choice", "auto"),
+            "parallel_tool_calls": body.get("parallel_tool_calls"),
         }
 
     def remember(self, run: RunWorld, reply: Completion, meta: Meta) -> None:
