@@ -5,6 +5,7 @@ each completes its job through its own API on the wire. Skipped, with the reason
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 
 import pytest
 
@@ -28,31 +29,31 @@ def installed(package: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize("example", list(FRAMEWORKS))
-def test_a_framework_agent_does_the_job_through_its_own_api(runner: Runner,
-                                                            example: str) -> None:
-    package, api = FRAMEWORKS[example]
+def does_the_job(runner: Runner, example: str, entry: str) -> list[dict[str, Any]]:
+    """Run the example on winter-coats-in-july; its model calls, once it has done the job."""
+    package, _ = FRAMEWORKS[example]
     if not installed(package):
         pytest.skip(f"{package} is not installed: pip install -e '.[frameworks]'")
     scenario = load_scenario(builtin_scenarios() / "winter-coats-in-july.yaml")
-    result = runner.run(scenario, f"{example}=examples.frameworks.{example}:run")
+    result = runner.run(scenario, f"{example}=examples.frameworks.{example}:{entry}")
     assert result.outcome.status == "completed", result.outcome
     assert result.goal.met, result.goal.message
-    llm = [e.data for e in result.trace.of("llm")]
+    assert result.trace.of("tool"), "it called the world's tools"
+    return [e.data for e in result.trace.of("llm")]
+
+
+@pytest.mark.parametrize("example", list(FRAMEWORKS))
+def test_a_framework_agent_does_the_job_through_its_own_api(runner: Runner,
+                                                            example: str) -> None:
+    api = FRAMEWORKS[example][1]
+    llm = does_the_job(runner, example, "run")
     assert llm and {e["api"] for e in llm} == {api}
     assert not [e for e in llm if e.get("unserved") or e.get("status") != 200]
-    assert result.trace.of("tool"), "it called the world's tools"
 
 
 
 @pytest.mark.parametrize("example", ["openai_agents", "google_genai"])
 def test_streamed_framework_agents_too(runner: Runner, example: str) -> None:
-    package, api = FRAMEWORKS[example]
-    if not installed(package):
-        pytest.skip(f"{package} is not installed: pip install -e '.[frameworks]'")
-    scenario = load_scenario(builtin_scenarios() / "winter-coats-in-july.yaml")
-    result = runner.run(scenario, f"{example}=examples.frameworks.{example}:run_streamed")
-    assert result.outcome.status == "completed", result.outcome
-    assert result.goal.met, result.goal.message
-    llm = [e.data for e in result.trace.of("llm")]
+    api = FRAMEWORKS[example][1]
+    llm = does_the_job(runner, example, "run_streamed")
     assert {(e["api"], e["stream"], e["status"]) for e in llm} == {(api, True, 200)}

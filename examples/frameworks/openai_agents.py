@@ -21,24 +21,22 @@ def _tool(tool: WorldTool) -> FunctionTool:
                         strict_json_schema=False)
 
 
-async def run(task: str | list[str], env: Any) -> str:
+def _agent(env: Any) -> Agent[Any]:
     set_tracing_disabled(True)
     client = AsyncOpenAI(base_url=env.llm_base_url, api_key=env.api_key)
-    agent = Agent(name="operations", instructions="You are a helpful operations assistant.",
-                  model=OpenAIResponsesModel(env.model, client),
-                  tools=[_tool(t) for t in world_tools(env.tool_urls)])
-    result = await Runner.run(agent, user_text(task), max_turns=MAX_STEPS)
+    return Agent(name="operations", instructions="You are a helpful operations assistant.",
+                 model=OpenAIResponsesModel(env.model, client),
+                 tools=[_tool(t) for t in world_tools(env.tool_urls)])
+
+
+async def run(task: str | list[str], env: Any) -> str:
+    result = await Runner.run(_agent(env), user_text(task), max_turns=MAX_STEPS)
     return str(result.final_output)
 
 
 async def run_streamed(task: str | list[str], env: Any) -> str:
     """The same agent, streamed (``Runner.run_streamed``), as chat front ends run it."""
-    set_tracing_disabled(True)
-    client = AsyncOpenAI(base_url=env.llm_base_url, api_key=env.api_key)
-    agent = Agent(name="operations", instructions="You are a helpful operations assistant.",
-                  model=OpenAIResponsesModel(env.model, client),
-                  tools=[_tool(t) for t in world_tools(env.tool_urls)])
-    result = Runner.run_streamed(agent, user_text(task), max_turns=MAX_STEPS)
+    result = Runner.run_streamed(_agent(env), user_text(task), max_turns=MAX_STEPS)
     async for _ in result.stream_events():
         pass
     return str(result.final_output)
