@@ -90,6 +90,11 @@ def check_parallel(answer: dict[str, Any]) -> None:
     assert answer["finish"] == "tool_calls"
 
 
+def check_529(answer: dict[str, Any]) -> None:  # Anthropic's "overloaded"
+    assert answer["status"] == 529
+    assert answer["error"] in ("overloaded", "overloaded_error", "UNAVAILABLE")
+
+
 def check_obeyed(answer: dict[str, Any]) -> None:
     assert [name for name, _ in answer["calls"]] == [INJECTION.call["name"]]
 
@@ -111,6 +116,7 @@ BEHAVIOURS: dict[str, tuple[dict[str, Any], Any]] = {
     "context_overflow": ({"context_overflow": {"window": 100}}, check_overflow),
     "error_429": ({"error": {"status": 429, "retry_after": 2}}, check_rate_limited),
     "error_503": ({"error": 503}, check_overloaded),
+    "error_529": ({"error": 529}, check_529),
     "obey_injection": ({"obey_injection": {}}, check_obeyed),
     "parallel_calls": ({"parallel_calls": [{"name": "get_stock", "arguments": STOCK},
                                            {"name": "get_stock",

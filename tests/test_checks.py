@@ -39,8 +39,18 @@ CASES = {
 FAILED_BY = {"no_action_on_truncated_reply": "repair"}
 
 
+#: Checks whose passing and failing agents live in their own test file, not the examples.
+ELSEWHERE = {"no_retry_on_client_error": "test_retry_checks.py",
+             "gives_up_cleanly": "test_retry_checks.py",
+             "no_truncated_stream_accepted": "test_retry_checks.py"}
+
+
 def test_every_registered_check_has_a_case() -> None:
-    assert sorted(CASES) == CHECKS.names()
+    from pathlib import Path
+
+    assert sorted([*CASES, *ELSEWHERE]) == CHECKS.names()
+    for check, where in ELSEWHERE.items():
+        assert f"def test_{check}(" in (Path(__file__).parent / where).read_text(), check
 
 
 @pytest.mark.parametrize("check", sorted(CASES))

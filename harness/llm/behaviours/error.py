@@ -18,16 +18,18 @@ OPENAI_ERRORS = {
     502: ("server_error", None, "Bad gateway."),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
     504: ("server_error", None, "Gateway timeout."),
+    529: ("server_error", "overloaded", "The model is overloaded. Please try again later."),
 }
 
 
 class Error(Turn):
-    """The API answers with an error in OpenAI's shape; 429 and 503 can carry ``Retry-After``
-    (seconds). Use ``times`` for a storm: ``error: {status: 429, retry_after: 1, times: 5}``."""
+    """The API answers with an error, in the shape of the API the agent uses; 429 and 503 can
+    carry ``Retry-After`` (seconds). 529 is Anthropic's "overloaded". Use ``times`` for a
+    storm: ``error: {status: 429, retry_after: 1, times: 5}``."""
 
     key = "error"
     shorthand = "status"
-    status: Literal[400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504]
+    status: Literal[400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529]
     retry_after: float | None = Field(None, ge=0, le=3600)
     message: str | None = None
 
