@@ -19,6 +19,7 @@ FRAMEWORKS = {  # example module → (the package it needs, the API it speaks)
     "google_genai": ("google.genai", "gemini"),
     "pydantic_ai_agent": ("pydantic_ai", "chat"),
     "langgraph_agent": ("langgraph", "chat"),
+    "smolagents_agent": ("smolagents", "chat"),
 }
 
 
@@ -57,3 +58,13 @@ def test_streamed_framework_agents_too(runner: Runner, example: str) -> None:
     api = FRAMEWORKS[example][1]
     llm = does_the_job(runner, example, "run_streamed")
     assert {(e["api"], e["stream"], e["status"]) for e in llm} == {(api, True, 200)}
+
+
+def test_smolagents_finishes_a_text_answer_through_final_answer(runner: Runner) -> None:
+    """smolagents' ToolCallingAgent asks for a tool call every step: the script's text answer
+    reaches it as a call of its final_answer tool, as a real model would send it."""
+    llm = does_the_job(runner, "smolagents_agent", "run")
+    last = llm[-1]
+    assert last["tool_choice"] == "required"
+    assert last["honoured"] == ["a tool call was required: the text sent through final_answer"]
+    assert [c["name"] for c in last["reply"]["tool_calls"]] == ["final_answer"]

@@ -6,5 +6,6 @@ what the framework gives by default, so the harness shows how each framework's d
 - ``anthropic_sdk:run`` — the anthropic SDK's tool-use loop (Messages API);
 - ``google_genai:run`` — google-genai's generate_content with function declarations (Gemini);
 - ``pydantic_ai_agent:run`` — pydantic-ai on Chat Completions;
-- ``langgraph_agent:run`` — langgraph's prebuilt ReAct agent on langchain-openai, streaming.
+- ``langgraph_agent:run`` — langgraph's prebuilt ReAct agent on langchain-openai, streaming;
+- ``smolagents_agent:run`` — smolagents' ToolCallingAgent, which finishes through final_answer.
 """
