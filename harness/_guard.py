@@ -78,6 +78,8 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) < 2 or not fields[1].isdigit():  # read as it exited
+            continue
         if fields[0] == b"Z":  # a zombie holds nothing; its parent reaps it
             continue
         tree.setdefault(int(fields[1]), []).append(int(name))
@@ -224,18 +226,20 @@ def supervise(argv: list[str], *, memory: int, grace: float, status_file: str | 
             # Looking costs a walk of /proc: often at first, then every 100 ms.
             next_look = now + (TICK if now - started < 1 else 0.1)
         time.sleep(TICK)
-    left = end_tree(me, 0.0 if reason == "memory" else grace, reaped)
-    code = _code(reaped[child]) if child in reaped else None
-    orphaned = os.getppid() != parent
-    if status_file and not orphaned:
-        with open(status_file, "w", encoding="utf-8") as f:
-            json.dump({"reason": reason, "exit_code": code, "peak_memory": peak,
-                       "ended": left, "subreaper": subreaper,
-                       "signal": _stop[0] if _stop else None}, f)
-    if cleanup and orphaned:
-        import shutil
+    try:
+        left = end_tree(me, 0.0 if reason == "memory" else grace, reaped)
+        code = _code(reaped[child]) if child in reaped else None
+        if status_file and os.getppid() == parent:
+            with open(status_file, "w", encoding="utf-8") as f:
+                json.dump({"reason": reason, "exit_code": code, "peak_memory": peak,
+                           "ended": left, "subreaper": subreaper,
+                           "signal": _stop[0] if _stop else None}, f)
+    finally:
+        # Whatever went wrong above: with the harness gone, nobody else removes the run's dir.
+        if cleanup and os.getppid() != parent:
+            import shutil
 
-        shutil.rmtree(cleanup, ignore_errors=True)
+            shutil.rmtree(cleanup, ignore_errors=True)
     return 0 if code is None else (code if code >= 0 else 128 - code)
 
 
