@@ -24,7 +24,18 @@ from aiohttp import web
 
 from ..quota import anthropic_headers
 from ..turns import ApiError, Completion, openai_error
-from .base import Api, Meta, chat_call, chat_tool, parsed_arguments, pieces, require, sse, text_of
+from .base import (
+    Api,
+    Meta,
+    add_turn,
+    chat_call,
+    chat_tool,
+    parsed_arguments,
+    pieces,
+    require,
+    sse,
+    text_of,
+)
 
 if TYPE_CHECKING:
     from ...world.run import RunWorld
@@ -70,13 +81,7 @@ def _messages(given: list[Any], system: Any) -> list[dict[str, Any]]:
                                  "content": text})
             elif kind in ("image", "document"):
                 texts.append(f"[{kind}]")
-        if m["role"] == "assistant":
-            said: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
-            if calls:
-                said["tool_calls"] = calls
-            messages.append(said)
-        elif texts:
-            messages.append({"role": "user", "content": "\n".join(texts)})
+        add_turn(messages, m["role"] == "assistant", texts, calls)
     return messages
 
 

@@ -137,6 +137,19 @@ def chat_call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
             "function": {"name": name, "arguments": arguments}}
 
 
+def add_turn(messages: list[dict[str, Any]], assistant: bool, texts: list[str],
+             calls: list[dict[str, Any]]) -> None:
+    """Append one turn of a block-based history (Anthropic, Gemini) as a neutral message: the
+    model's text and calls, or the user's text (tool results are messages of their own)."""
+    if assistant:
+        said: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
+        if calls:
+            said["tool_calls"] = calls
+        messages.append(said)
+    elif texts:
+        messages.append({"role": "user", "content": "\n".join(texts)})
+
+
 def parsed_arguments(arguments: str) -> dict[str, Any]:
     """Arguments as an object, for APIs that carry them so (Anthropic, Gemini): JSON the model
     broke cannot reach their clients as text, so it arrives as an empty object."""

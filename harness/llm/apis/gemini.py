@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..turns import ApiError, Completion, openai_error
-from .base import Api, Meta, chat_call, chat_tool, parsed_arguments, pieces, require, sse
+from .base import Api, Meta, add_turn, chat_call, chat_tool, parsed_arguments, pieces, require, sse
 
 if TYPE_CHECKING:
     from ...world.run import RunWorld
@@ -67,13 +67,7 @@ def _messages(contents: list[Any], system: Any) -> list[dict[str, Any]]:
                                  "content": json.dumps(answer.get("response", {}))})
             elif part and not part.keys() <= {"thought", "thoughtSignature"}:
                 texts.append(f"[{next(iter(part))}]")
-        if role == "model":
-            said: dict[str, Any] = {"role": "assistant", "content": "".join(texts) or None}
-            if calls:
-                said["tool_calls"] = calls
-            messages.append(said)
-        elif texts:
-            messages.append({"role": "user", "content": "\n".join(texts)})
+        add_turn(messages, role == "model", texts, calls)
     return messages
 
 
