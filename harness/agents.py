@@ -1,10 +1,12 @@
 """Agents under test and how the harness runs them.
 
-An agent is real code making real HTTP calls; the harness only hands it URLs. Two kinds:
+An agent is real code making real HTTP calls; the harness only hands it URLs. Three kinds:
 - a Python callable ``run(task, env)`` (sync or async), named ``module:attr``;
-- a command (``exec:COMMAND``), which reads the same settings from environment variables.
+- a command (``exec:COMMAND``), which reads the same settings from environment variables;
+- a service (``serve:COMMAND``): a command that listens on ``CHAOS_AGENT_PORT`` and takes tasks
+  over HTTP (``POST /run {"task": ...}`` → ``{"output": ...}``), many at once under load.
 
-Both run in a child process under a supervisor (``harness/_guard.py``), so an agent that loops,
+All run in a child process under a supervisor (``harness/_guard.py``), so an agent that loops,
 sleeps, hangs or eats memory is stopped, with everything it started, at the scenario's limits.
 """
 
@@ -117,7 +119,7 @@ class AgentEnv:
 class Agent:
     name: str
     target: str
-    kind: Literal["python", "command"] = "python"
+    kind: Literal["python", "command", "service"] = "python"
     extra_env: dict[str, str] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -127,26 +129,31 @@ class Agent:
 
     @property
     def spec(self) -> str:
-        """The spec that gives this agent again: ``NAME=module:attr`` or ``NAME=exec:CMD``."""
-        return f"{self.name}={'exec:' if self.kind == 'command' else ''}{self.target}"
+        """The spec that gives this agent again: ``NAME=module:attr``, ``NAME=exec:CMD`` or
+        ``NAME=serve:CMD``."""
+        prefix = {"command": "exec:", "service": "serve:"}.get(self.kind, "")
+        return f"{self.name}={prefix}{self.target}"
 
     @classmethod
     def parse(cls, spec: str) -> Agent:
-        """``NAME=module:attr`` or ``NAME=exec:COMMAND``."""
+        """``NAME=module:attr``, ``NAME=exec:COMMAND`` or ``NAME=serve:COMMAND``."""
         name, sep, target = spec.partition("=")
         name, target = name.strip(), target.strip()
         if not sep or not name or not target:
-            raise AgentConfigError(f"agent spec {spec!r} should look like NAME=module:attr or "
-                                   f"NAME=exec:COMMAND (e.g. guarded=examples.agents.guarded:run)")
-        if target.startswith("exec:"):
-            command = target.removeprefix("exec:").strip()
-            if not command:
-                raise AgentConfigError(f"agent {name!r}: 'exec:' needs a command")
-            return cls(name, command, "command")
+            raise AgentConfigError(f"agent spec {spec!r} should look like NAME=module:attr, "
+                                   f"NAME=exec:COMMAND or NAME=serve:COMMAND (e.g. "
+                                   f"guarded=examples.agents.guarded:run)")
+        for prefix, kind in (("exec:", "command"), ("serve:", "service")):
+            if target.startswith(prefix):
+                command = target.removeprefix(prefix).strip()
+                if not command:
+                    raise AgentConfigError(f"agent {name!r}: '{prefix}' needs a command")
+                return cls(name, command, kind)  # type: ignore[arg-type]
         module, colon, attr = target.partition(":")
         if not colon or not module or not attr:
             raise AgentConfigError(f"agent {name!r}: {target!r} should be module:attr "
-                                   f"(e.g. examples.agents.guarded:run) or exec:COMMAND")
+                                   f"(e.g. examples.agents.guarded:run), exec:COMMAND or "
+                                   f"serve:COMMAND")
         return cls(name, target, "python")
 
     @classmethod
@@ -161,9 +168,21 @@ class Agent:
                    "python")
 
     def command(self, result_file: str) -> list[str]:
-        if self.kind == "command":
+        if self.kind != "python":
             return shlex.split(self.target)
         return [sys.executable, "-m", "harness._agent_host", self.target, result_file]
+
+    def service_command(self) -> list[str]:
+        """How the agent runs as a service: its own command, or the harness serving the
+        callable to many tasks at once."""
+        if self.kind == "command":
+            raise AgentConfigError(
+                f"agent {self.name!r} is a command (exec:), which runs one task and exits; "
+                f"under load the harness needs an agent that serves many tasks: a Python "
+                f"callable (module:attr) or a service (serve:COMMAND)")
+        if self.kind == "service":
+            return shlex.split(self.target)
+        return [sys.executable, "-m", "harness._agent_service", self.target]
 
 
 def coerce_agent(agent: Agent | str | Callable[..., Any]) -> Agent:
@@ -191,16 +210,17 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
     through pipes into bounded buffers (the answer's head, the log's tail), never to disk or
     memory whole. The task travels in a file (``CHAOS_TASK_FILE``), and in ``CHAOS_TASK`` too
     when it is small enough for an environment variable."""
+    if agent.kind == "service":
+        from .load.service import serve_once
+
+        return serve_once(agent, env, task, timeout, memory)
     with tempfile.TemporaryDirectory(prefix="agent-chaos-") as tmp:
         result_file = str(Path(tmp) / "result.json")
         status_file = str(Path(tmp) / "guard.json")
         task_file = Path(tmp) / "task.json"
         task_json = json.dumps(task)
         task_file.write_text(task_json, encoding="utf-8")
-        environ = {**os.environ, **env.to_environ(), **agent.extra_env,
-                   "CHAOS_TASK_FILE": str(task_file), "OPENAI_AGENTS_DISABLE_TRACING": "1",
-                   "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
-                   PARENT_ENV: str(os.getpid())}
+        environ = agent_environ(agent, env, {"CHAOS_TASK_FILE": str(task_file)})
         if len(task_json) <= MAX_TASK_ENV:
             environ["CHAOS_TASK"] = task_json
         else:
@@ -209,20 +229,8 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
             argv = agent.command(result_file)
         except ValueError as exc:
             raise AgentConfigError(f"agent {agent.name!r}: bad command: {exc}") from None
-        if agent.kind == "command" and (
-                not argv or shutil.which(argv[0], path=environ.get("PATH")) is None):
-            raise AgentConfigError(f"agent {agent.name!r}: cannot start "
-                                   f"{argv[0] if argv else agent.target!r}: no such program")
-        guard = [sys.executable, "-I", "-S", GUARD, "--memory", str(memory),
-                 "--grace", repr(GRACE), "--status", status_file, "--cleanup", tmp, "--"]
         started = time.monotonic()
-        try:
-            proc = subprocess.Popen([*guard, *argv], env=environ, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
-        except OSError as exc:
-            raise AgentConfigError(f"agent {agent.name!r}: cannot start {sys.executable!r}: "
-                                   f"{exc.strerror}") from None
+        proc = supervise(agent, argv, environ, memory, status_file, tmp)
         capture = Capture(proc)
         timed_out = False
         try:
@@ -230,15 +238,15 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
-            _stop(proc)
+            stop(proc)
             capture.finish()
         duration = time.monotonic() - started
         stdout, stderr = capture.answer(), capture.log()
-        ended = _read_status(status_file)
+        ended = read_status(status_file)
         code = ended.get("exit_code", proc.returncode)
         if ended.get("reason") == "memory":
-            return Outcome("memory", None, f"stopped at the {_mb(memory)} memory limit: its "
-                           f"processes held {_mb(ended.get('peak_memory', 0))}", code,
+            return Outcome("memory", None, f"stopped at the {mb(memory)} memory limit: its "
+                           f"processes held {mb(ended.get('peak_memory', 0))}", code,
                            duration, stderr)
         if timed_out:
             return Outcome("timeout", None, f"stopped at the {timeout:g} s time limit",
@@ -251,9 +259,35 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
         return _python_outcome(result_file, code, duration, stderr)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Have the supervisor end the agent's processes (SIGTERM, a grace, SIGKILL); if it does
-    not manage in time, kill them all here."""
+def agent_environ(agent: Agent, env: AgentEnv, extra: dict[str, str]) -> dict[str, str]:
+    """The environment an agent's process starts with: the world's settings and ``extra``."""
+    return {**os.environ, **env.to_environ(), **agent.extra_env, **extra,
+            "OPENAI_AGENTS_DISABLE_TRACING": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+            PARENT_ENV: str(os.getpid())}
+
+
+def supervise(agent: Agent, argv: list[str], environ: dict[str, str], memory: int,
+              status_file: str, tmp: str) -> subprocess.Popen[bytes]:
+    """Start ``argv`` under the supervisor (its own session), stdout and stderr piped."""
+    if agent.kind != "python" and (
+            not argv or shutil.which(argv[0], path=environ.get("PATH")) is None):
+        raise AgentConfigError(f"agent {agent.name!r}: cannot start "
+                               f"{argv[0] if argv else agent.target!r}: no such program")
+    guard = [sys.executable, "-I", "-S", GUARD, "--memory", str(memory),
+             "--grace", repr(GRACE), "--status", status_file, "--cleanup", tmp, "--"]
+    try:
+        return subprocess.Popen([*guard, *argv], env=environ, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    except OSError as exc:
+        raise AgentConfigError(f"agent {agent.name!r}: cannot start {sys.executable!r}: "
+                               f"{exc.strerror}") from None
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a supervised process and everything it started: the supervisor ends them
+    (SIGTERM, a grace, SIGKILL); if it does not manage in time, they are all killed here."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
@@ -270,7 +304,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def _read_status(path: str) -> dict[str, Any]:
+def read_status(path: str) -> dict[str, Any]:
     try:
         status = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -278,7 +312,7 @@ def _read_status(path: str) -> dict[str, Any]:
     return status if isinstance(status, dict) else {}
 
 
-def _mb(size: int) -> str:
+def mb(size: int) -> str:
     return f"{size / 2**20:,.0f} MiB"
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._seed import derive
 from .agents import Agent, AgentEnv, coerce_agent, launch
@@ -22,7 +23,13 @@ from .world.catalog import Catalog, get_catalog
 from .world.run import RunWorld
 from .world.state import ToolState
 
+if TYPE_CHECKING:
+    from .load.data import LoadData
+    from .load.run import LoadOptions
+
 RESULTS_VERSION = 1
+#: Trace events a load run keeps in results.json (besides those cited as evidence).
+LOAD_TRACE = 300
 #: The approval service's proxy (no upstream name can start with "_").
 APPROVALS = "_approvals"
 
@@ -39,6 +46,7 @@ class RunResult:
     verdicts: list[Verdict]
     goal: GoalResult
     score: float
+    load: LoadData | None = None
 
     @property
     def passed(self) -> bool:
@@ -90,7 +98,10 @@ class RunResult:
             raise ChecksFailed(self.explain())
 
     def to_json(self) -> dict[str, Any]:
-        """The results.json entry. Everything but the ``timing`` key is deterministic."""
+        """The results.json entry. Everything but the ``timing`` key is deterministic (but
+        under load, where the figures depend on the machine: the verdicts are)."""
+        if self.load is not None:
+            return self._load_json()
         return {
             "scenario": self.scenario.name,
             "category": self.scenario.category.value,
@@ -112,6 +123,23 @@ class RunResult:
             "timing": {"duration": round(self.outcome.duration, 3),
                        "events": self.trace.timing()},
         }
+
+    def _load_json(self) -> dict[str, Any]:
+        """A load run's entry: the trace is thousands of events, so it keeps the first
+        ``LOAD_TRACE`` and every event cited as evidence."""
+        if self.load is None:
+            raise TypeError("not a load run")
+        cited = {i for v in self.verdicts for i in v.evidence} | set(self.goal.evidence)
+        kept = [e for n, e in enumerate(self.trace.events) if n < LOAD_TRACE or e.id in cited]
+        sampled = Trace(events=kept, t0=self.trace.t0, dropped=self.trace.dropped)
+        entry = RunResult(self.scenario, self.agent, self.seed, self.session_id, sampled,
+                          self.tools, self.outcome, self.verdicts, self.goal,
+                          self.score).to_json()
+        output = self.outcome.output or ""
+        entry["outcome"]["output"] = output[:2000] + ("…" if len(output) > 2000 else "")
+        entry["trace_sampled"] = {"kept": len(kept), "of": len(self.trace.events)}
+        entry["load"] = self.load.to_json()
+        return entry
 
 
 def summarize(kind: str, data: dict[str, Any]) -> str:
@@ -148,13 +176,18 @@ class Runner:
     """Runs scenarios against agents on one ``ServerHost``."""
 
     def __init__(self, host: ServerHost, seed: int = 0, catalog: Catalog | None = None,
-                 toxiproxy_url: str | None = None) -> None:
+                 toxiproxy_url: str | None = None, load_options: LoadOptions | None = None
+                 ) -> None:
+        from .load.run import LoadOptions
+
+        self.load_options = load_options or LoadOptions()
         self.host = host
         self.seed = seed
         self.catalog = catalog or get_catalog()
         self.toxiproxy_url = toxiproxy_url
         self._network: Network | None = None
         self._ids = itertools.count(1)
+        self._calm: dict[tuple[str, str, int], RunResult] = {}
 
     @property
     def network(self) -> Network:
@@ -176,9 +209,27 @@ class Runner:
         if self._network is not None:
             self._network.close_all()
 
+    def steady(self, scenario: Scenario, agent: Agent | str | Callable[..., Any],
+               trial: int = 0) -> RunResult:
+        """The steady state (Chaos Toolkit's term): the same run with no fault injected. A
+        load run's is kept: a check of the faulted run compares against it."""
+        agent = coerce_agent(agent)
+        key = (scenario.name, agent.name, trial)
+        calm = self._calm.get(key)
+        if calm is None:
+            calm = self.run(dataclasses.replace(scenario, faults=[]), agent, trial)
+            if scenario.load is not None:
+                self._calm[key] = calm
+        return calm
+
     def run(self, scenario: Scenario, agent: Agent | str | Callable[..., Any],
             trial: int = 0) -> RunResult:
         agent = coerce_agent(agent)
+        baseline = None
+        if scenario.load is not None and scenario.faults and \
+                any(c.key == "retry_amplification" for c in scenario.checks):
+            calm = self.steady(scenario, agent, trial)
+            baseline = calls_per_request(calm)
         self.host.start()
         seed = derive(self.seed, scenario.seed, scenario.name, trial) % 2**31
         session = f"{scenario.name}.{agent.name}.{trial}"
@@ -207,7 +258,14 @@ class Runner:
             )
             world.faults.control = RunToxics(network, session)
             self.host.call(world.faults.start())
-            outcome = launch(agent, env, scenario.task, scenario.timeout, scenario.memory)
+            load = None
+            if scenario.load is not None:
+                from .load.run import run_load
+
+                outcome, load = run_load(self, scenario, agent, world, env, self.load_options)
+                load.baseline_calls_per_request = baseline
+            else:
+                outcome = launch(agent, env, scenario.task, scenario.timeout, scenario.memory)
             ended = world.trace.now()
         finally:
             try:
@@ -216,11 +274,25 @@ class Runner:
                 network.close(session)
                 self.host.unregister(world)
         ctx = CheckContext(world.trace, world.tools, outcome, self.catalog, scenario.timeout,
-                           ended)
+                           ended, load=load)
         verdicts = [_evaluate(check, ctx) for check in scenario.checks]
-        goal = _judge(scenario.goal, ctx)
+        if load is not None:
+            from .load.run import judge_goal, judge_steps
+
+            goal = judge_goal(scenario, ctx, load)
+            judge_steps(scenario, ctx, load, _evaluate)
+        else:
+            goal = _judge(scenario.goal, ctx)
         return RunResult(scenario, agent.name, seed, session, world.trace, world.tools, outcome,
-                         verdicts, goal, run_score(verdicts, goal.met))
+                         verdicts, goal, run_score(verdicts, goal.met), load)
+
+
+def calls_per_request(result: RunResult) -> float | None:
+    """Downstream calls (model and tools) per user request of a load run."""
+    if result.load is None or not result.load.requests:
+        return None
+    calls = sum(1 for e in result.trace.events if e.kind in ("llm", "tool"))
+    return (calls + result.trace.dropped) / len(result.load.requests)
 
 
 def _judge(goal: Goal, ctx: CheckContext) -> GoalResult:

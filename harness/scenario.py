@@ -26,6 +26,7 @@ from .goals import GOALS, Goal, parse_goal
 from .llm import behaviours as _behaviours  # noqa: F401 - registers the behaviours
 from .llm.quota import QuotaDoc
 from .llm.turns import TURNS, Turn, TurnProblem, parse_turn, pydantic_problems, validate_params
+from .load.spec import CapacityDoc, LoadDoc, placeholders
 from .world.catalog import Catalog, get_catalog
 
 FORMAT_VERSION = 1
@@ -124,7 +125,11 @@ class ScenarioDoc(BaseModel):
                         "proxy so faults can target them: name → host:port. The agent finds "
                         "the proxy's address in env.upstreams / CHAOS_UPSTREAM_<NAME>")
     faults: list[Any] = Field([], description="network and HTTP faults, each on a schedule")
-    load: Any = Field(None, description="concurrent load from Locust (not yet available)")
+    capacity: dict[str, CapacityDoc] = Field(
+        {}, description="what each tool API can take (rps, concurrency); beyond it requests are "
+                        "refused with 429 and Retry-After, or 503")
+    load: LoadDoc | None = Field(None, description="concurrent users sending the agent, run as "
+                                                   "a service, tasks from real Locust")
 
 
 MISSING_GOAL = ("required key is missing: say what doing the job means in this world, "
@@ -168,6 +173,8 @@ class Scenario:
     upstreams: dict[str, str] = field(default_factory=dict)
     repeat: int = 1
     memory: int = DEFAULT_MEMORY
+    capacity: dict[str, CapacityDoc] = field(default_factory=dict)
+    load: LoadDoc | None = None
 
 
 class _Collector:
@@ -240,7 +247,7 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
         script=script, goal=goal, checks=checks,
         approvals=doc.approvals, injections=list(doc.injections), source=filename,
         line=positions.locate(("name",))[0], faults=faults, upstreams=dict(doc.upstreams),
-        repeat=doc.repeat,
+        repeat=doc.repeat, capacity=dict(doc.capacity), load=doc.load,
     )
 
 
@@ -359,9 +366,10 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
             for fname, message in fault.validate_against(doc.tools, list(doc.upstreams),
                                                          catalog):
                 out.add(("faults", i, fault.key, fname), message)
-    # Reserved: refusing it beats silently running a scenario without its load.
-    if doc.load is not None:
-        out.add(("load",), "load is not available in this version of pytest-agent-chaos")
+    for name in doc.capacity:
+        if name not in doc.tools:
+            out.add(("capacity", name), unknown_tool_api(name, doc.tools), key=True)
+    _check_load(doc, catalog, out)
     for i, inj in enumerate(doc.injections):
         path: FieldPath = ("injections", i)
         if inj.payload not in catalog.injections:
@@ -377,6 +385,52 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
     for i, check in enumerate(checks):
         for message in check.validate_against(doc.tools, catalog):
             out.add(("expect", i, check.key), message)
+        if check.needs_load and doc.load is None:
+            out.add(("expect", i, check.key), f"{check.key} judges a run under load: add a "
+                                              f"'load:' section (users, duration) to the "
+                                              f"scenario")
+        elif doc.load is not None:
+            for message in check.validate_load(doc.load):
+                out.add(("expect", i, check.key), message)
+
+
+def unknown_tool_api(name: str, tools: list[str]) -> str:
+    return (f"{name!r} is not one of this scenario's tool APIs "
+            f"({', '.join(tools) or 'none: list them under tools'})")
+
+
+def _check_load(doc: ScenarioDoc, catalog: Catalog, out: _Collector) -> None:
+    """The task template's placeholders come from the records named in load.records."""
+    load = doc.load
+    used = placeholders(doc.task) if isinstance(doc.task, str) else []
+    if load is None:
+        return
+    if not isinstance(doc.task, str):
+        out.add(("task",), "under load the task is one text (a template filled per request), "
+                           "not a list of turns")
+        return
+    fields: list[str] = []
+    if load.records is not None:
+        tool, resource = load.records.split(".")
+        if tool not in doc.tools:
+            out.add(("load", "records"), unknown_tool_api(tool, doc.tools))
+            return
+        resources = catalog.tools[tool].resources
+        if resource not in resources:
+            out.add(("load", "records"), f"{tool} has no resource {resource!r}; valid: "
+                                         f"{', '.join(sorted(resources))}")
+            return
+        res = resources[resource]
+        fields = sorted({*res.schema_.get("properties", {}),
+                         *(res.generate.fields if res.generate else {})})
+    for name in used:
+        if name != "ticket" and name not in fields:
+            source = (f"fields of {load.records}: {', '.join(fields)}" if load.records
+                      else "none: name the records that fill it in load.records, e.g. "
+                           "'records: crm.customers'")
+            out.add(("task",), f"the placeholder {{{name}}} is not filled by anything"
+                               f"{did_you_mean(name, fields)}; valid placeholders: ticket, "
+                               f"{source}")
 
 
 def is_loopback(address: str) -> bool:

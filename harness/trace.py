@@ -21,6 +21,8 @@ MAX_TEXT = 20_000
 #: Events kept per run. An agent hammering a dead service makes thousands a second; the first
 #: ones already show every breach, and the rest are only counted (``Trace.dropped``).
 MAX_EVENTS = 2_000
+#: Events kept per load run (many users: checks of rates and concurrency need them all).
+MAX_LOAD_EVENTS = 100_000
 
 
 def clip(value: Any) -> Any:
@@ -54,6 +56,7 @@ class Trace:
     events: list[Event] = field(default_factory=list)
     t0: float = field(default_factory=time.monotonic)
     dropped: int = 0
+    limit: int = MAX_EVENTS
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def now(self) -> float:
@@ -62,7 +65,7 @@ class Trace:
     def add(self, kind: EventKind, data: dict[str, Any], start: float | None = None) -> Event:
         with self._lock:
             at = self.now() if start is None else start
-            if len(self.events) >= MAX_EVENTS:
+            if len(self.events) >= self.limit:
                 self.dropped += 1
                 return Event(f"dropped{self.dropped}", kind, data, at)
             event = Event(f"e{len(self.events) + 1}", kind, data, at)

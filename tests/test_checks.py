@@ -42,7 +42,10 @@ FAILED_BY = {"no_action_on_truncated_reply": "repair"}
 #: Checks whose passing and failing agents live in their own test file, not the examples.
 ELSEWHERE = {"no_retry_on_client_error": "test_retry_checks.py",
              "gives_up_cleanly": "test_retry_checks.py",
-             "no_truncated_stream_accepted": "test_retry_checks.py"}
+             "no_truncated_stream_accepted": "test_retry_checks.py",
+             **{check: "test_load.py" for check in (
+                 "fleet_rate_limit", "max_concurrency", "error_budget", "latency_slo",
+                 "no_cross_conversation_leak", "retry_amplification", "tokens_per_task")}}
 
 
 def test_every_registered_check_has_a_case() -> None:

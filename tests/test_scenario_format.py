@@ -105,7 +105,7 @@ def test_not_a_mapping(tmp_path: Path) -> None:
 def test_unknown_key_with_did_you_mean(tmp_path: Path) -> None:
     found = problems(tmp_path, VALID + "timout: 5\n")
     assert found[0].startswith("12:1: timout: unknown key 'timout' (did you mean 'timeout'?);"
-                               " valid keys: approvals, category,")
+                               " valid keys: approvals, capacity, category,")
 
 
 def test_enum_lists_valid_values(tmp_path: Path) -> None:
@@ -201,9 +201,41 @@ def test_schema_rejects_unknown_behaviour() -> None:
         jsonschema.Draft202012Validator(json_schema()).validate(doc)
 
 
-def test_reserved_load_key_is_refused_not_ignored(tmp_path: Path) -> None:
-    found = problems(tmp_path, VALID + "load: {users: 5}\n")
-    assert found == ["12:7: load: load is not available in this version of pytest-agent-chaos"]
+def test_load_mistakes_name_line_field_and_choices(tmp_path: Path) -> None:
+    found = problems(tmp_path, VALID.replace('"Check stock."', '"Check {sku} for {custmer}."')
+                     + "load: {users: 5}\n"
+                     + "capacity: {crm: {rps: 5}, inventory: {status: 500}}\n"
+                     + "expect_more: 1\n")
+    assert found[:2] == [
+        "13:47: capacity.inventory.status: Input should be 429 or 503 (got 500)",
+        "12:7: load: give 'duration' (seconds of load) or a 'ramp' (got {'users': 5})"]
+    assert found[2].startswith("14:1: expect_more: unknown key 'expect_more'")
+    found = problems(tmp_path, VALID + "capacity: {inventory: {retry_after: 2}}\n")
+    assert found == ["12:23: capacity.inventory: give 'rps', 'concurrency' or both (got "
+                     "{'retry_after': 2})"]
+    found = problems(tmp_path, VALID.replace('"Check stock."', '"Check {sku} for {custmer}."')
+                     .replace("  - terminates: {}", "  - terminates: {}\n"
+                              "  - no_cross_conversation_leak: {}\n  - error_budget: 0.1")
+                     + "load: {users: 5, duration: 5, records: inventory.stok}\n"
+                     + "capacity: {crm: {rps: 5}}\n")
+    assert found == [
+        "15:12: capacity.crm: 'crm' is not one of this scenario's tool APIs (inventory)",
+        "14:40: load.records: inventory has no resource 'stok'; valid: orders, stock"]
+    found = problems(tmp_path, VALID.replace("  - terminates: {}",
+                                             "  - no_cross_conversation_leak: {}")
+                     + "load: {users: 5, duration: 5}\n")
+    assert found == [
+        "10:33: expect[0].no_cross_conversation_leak: no_cross_conversation_leak needs to know "
+        "whose data each task is about: name the records that fill the task in load.records, "
+        "e.g. 'records: crm.customers'"]
+    found = problems(tmp_path, VALID.replace('"Check stock."', '"Check {sku} for {custmer}."')
+                     + "load: {users: 5, duration: 5, records: inventory.stock}\n")
+    assert found == ["4:7: task: the placeholder {custmer} is not filled by anything; valid "
+                     "placeholders: ticket, fields of inventory.stock: name, quantity, season, "
+                     "sku, warehouse"]
+    found = problems(tmp_path, VALID.replace("  - terminates: {}", "  - error_budget: 0.1"))
+    assert found == ["10:19: expect[0].error_budget: error_budget judges a run under load: add "
+                     "a 'load:' section (users, duration) to the scenario"]
 
 
 def test_fault_mistakes_name_line_field_and_choices(tmp_path: Path) -> None:

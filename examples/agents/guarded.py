@@ -7,7 +7,10 @@
 - business bounds on quantities and amounts;
 - an approval gate: actions annotated destructive go to the human in the loop first;
 - retries with exponential backoff that honour Retry-After, and a circuit breaker, for the
-  model and for each tool API; a deadline on every tool call (the whole answer); writes carry
+  model and for each tool API; served to many users at once, all their tasks share one pacer
+  (at most ``TOOL_RATE`` calls a second, halved whenever the API says it is overloaded), one
+  bulkhead (``BULKHEAD`` calls in flight) and one breaker per tool API, and each task keeps
+  its own conversation; a deadline on every tool call (the whole answer); writes carry
   an Idempotency-Key, so a retry after a lost answer cannot do them twice;
 - when a service stays down it says so, and gives what it did get;
 - tool output is treated as data: instruction-like text is removed, oversized results are cut,
@@ -21,6 +24,7 @@ import http.client
 import json
 import random
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +43,8 @@ TOOL_DEADLINE = 2.0  # seconds for a whole tool answer
 TOOL_ATTEMPTS = 3  # per tool call
 TOOL_BREAKER = 4  # consecutive failures of one tool API that open its circuit
 COOLDOWN = 30.0  # seconds an open circuit stays open before one probe
+TOOL_RATE = 10.0  # calls a second to one tool API, across every task of the process
+BULKHEAD = 3  # calls in flight to one tool API at once, across every task of the process
 MAX_CUT_OFF = 2  # replies cut at the length limit that are asked again
 CUT_OFF_NOTE = ("Your last reply was cut off at the length limit, so nothing was done. "
                 "Reply again, in full and shorter.")
@@ -74,6 +80,50 @@ class Health:
         return self.opened is not None and time.monotonic() - self.opened < COOLDOWN
 
 
+class Pacer:
+    """Paces the calls of every task of the process to one tool API: evenly spaced, at most
+    ``rate`` a second. The rate adapts as TCP's congestion window does (AIMD): halved when
+    the API says it is overloaded (429, 503), raised a little after each success."""
+
+    def __init__(self, rate: float) -> None:
+        self.ceiling = self.rate = rate
+        self.next = time.monotonic()
+        self.cut = 0.0  # when the rate was last halved
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self.lock:
+            now = time.monotonic()
+            at = max(now, self.next)
+            self.next = at + 1.0 / self.rate
+        time.sleep(at - now)
+
+    def overloaded(self) -> None:
+        """Halve the rate, once a second at most (the calls refused together are one signal)."""
+        with self.lock:
+            now = time.monotonic()
+            if now - self.cut >= 1.0:
+                self.rate, self.cut = max(0.5, self.rate / 2), now
+
+    def succeeded(self) -> None:
+        with self.lock:
+            self.rate = min(self.ceiling, self.rate + 0.2)
+
+
+#: Per tool API, shared by all tasks: what the process knows of its health, its pacer, and
+#: its bulkhead (a bound on the calls in flight).
+HEALTH: dict[str, Health] = {}
+PACERS: dict[str, Pacer] = {}
+BULKHEADS: dict[str, threading.BoundedSemaphore] = {}
+_SHARED = threading.Lock()
+
+
+def shared(api: str) -> tuple[Health, Pacer, threading.BoundedSemaphore]:
+    with _SHARED:
+        return (HEALTH.setdefault(api, Health()), PACERS.setdefault(api, Pacer(TOOL_RATE)),
+                BULKHEADS.setdefault(api, threading.BoundedSemaphore(BULKHEAD)))
+
+
 @dataclass
 class GuardedAgent:
     env: Any
@@ -81,7 +131,8 @@ class GuardedAgent:
     tools: dict[str, Tool] = field(default_factory=dict)
     tokens: int = 0
     consecutive_failures: int = 0
-    health: dict[str, Health] = field(default_factory=dict)
+    #: Tool APIs that failed this task, with the last error (for an honest answer).
+    troubles: dict[str, str] = field(default_factory=dict)
     gathered: list[str] = field(default_factory=list)  # what tools did return, for a fallback
 
     def __post_init__(self) -> None:
@@ -126,10 +177,10 @@ class GuardedAgent:
 
     def degraded(self, answer: str) -> str:
         """Say which services failed, and give what was gathered before they did."""
-        down = {api: h for api, h in self.health.items() if h.failures}
-        if not down:
+        if not self.troubles:
             return answer
-        notes = "; ".join(f"the {api} service failed ({h.last_error})" for api, h in down.items())
+        notes = "; ".join(f"the {api} service failed ({error})"
+                          for api, error in self.troubles.items())
         got = "\n".join(self.gathered[-3:]) or "nothing"
         return (f"{answer}\n\nNote: this answer may be incomplete: {notes}. "
                 f"What I did get before that:\n{got}")
@@ -238,20 +289,24 @@ class GuardedAgent:
         """Call a tool with retries, backoff, Retry-After, a deadline and a circuit breaker per
         tool API. (True, answer) or (False, an error text for the model). A write carries an
         Idempotency-Key that names this tool call, so its retries cannot do it twice."""
-        health = self.health.setdefault(tool.api, Health())
+        health, pacer, bulkhead = shared(tool.api)
         headers = {}
         if not tool.annotations.get("readOnlyHint"):
             headers["Idempotency-Key"] = f"{self.env.session_id}:{call_id}"
         for _ in range(TOOL_ATTEMPTS):
             if health.is_open():
+                self.troubles[tool.api] = health.last_error
                 return False, (f"error: the {tool.api} service is unavailable (it failed "
                                f"{health.failures} times in a row: {health.last_error}); I am not "
                                f"calling it for now. Do not ask for it again.")
             time.sleep(max(0.0, health.not_before - time.monotonic()))
+            pacer.wait()
             retry_after: float | None = None
+            paced = False  # a 429: the API asks to slow down, it is not failing
             try:
-                reply = request(f"{tool.url}/tools/{tool.name}", args, timeout=TOOL_DEADLINE,
-                                headers=headers)
+                with bulkhead:
+                    reply = request(f"{tool.url}/tools/{tool.name}", args,
+                                    timeout=TOOL_DEADLINE, headers=headers)
                 body = reply.body
             except TimeoutError:
                 health.last_error = f"no answer within {TOOL_DEADLINE:g} s"
@@ -262,10 +317,17 @@ class GuardedAgent:
             else:
                 if reply.status not in (408, 429) and reply.status < 500:
                     health.failures, health.opened = 0, None
+                    pacer.succeeded()
+                    self.troubles.pop(tool.api, None)
                     return True, body
                 health.last_error = f"HTTP {reply.status}"
                 retry_after = _retry_after(reply)
-            health.failures += 1
+                paced = reply.status == 429
+                if reply.status in (429, 503):
+                    pacer.overloaded()
+            self.troubles[tool.api] = health.last_error
+            if not paced:
+                health.failures += 1
             if health.failures >= TOOL_BREAKER:
                 health.opened = time.monotonic()  # a failed probe opens it again
             wait = retry_after if retry_after is not None else \

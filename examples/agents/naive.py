@@ -5,6 +5,10 @@ tool API), parses arguments without checking them, retries errors at once and fo
 step cap, passes tool output (and any instructions hidden in it) straight back to the model,
 and returns the model's last words verbatim. Its HTTP calls have no timeout, and a tool call
 that fails (a dropped connection, a 5xx) is simply sent again.
+
+Like many tutorials, it keeps the conversation in a module-level list. Run once per process,
+that never shows; served to many users at once, every user's task, tool results and answers
+land in one shared history (the telecom case study's context bleed).
 """
 
 from __future__ import annotations
@@ -17,15 +21,18 @@ import openai
 
 from ._http import discover, request
 
+#: The conversation so far, "memory" as quick-start code keeps it.
+MEMORY: list[dict[str, Any]] = []
+
 
 def run(task: str | list[str], env: Any) -> str | None:
     client = openai.OpenAI(base_url=env.llm_base_url, api_key=env.api_key, max_retries=0)
     tools = discover(env.tool_urls)
     turns = [task] if isinstance(task, str) else task
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": "You are a helpful operations assistant."},
-        *({"role": "user", "content": t} for t in turns),
-    ]
+    messages = MEMORY
+    if not messages:
+        messages.append({"role": "system", "content": "You are a helpful operations assistant."})
+    messages.extend({"role": "user", "content": t} for t in turns)
     while True:
         try:
             response = client.chat.completions.create(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shlex
 from collections.abc import Iterator
@@ -96,7 +95,7 @@ class ScenarioItem(_ChaosItem):
         steady = None
         if self.scenario.faults and session.steady_state:
             # The steady state (Chaos Toolkit's term): the same run with no fault injected.
-            calm = session.runner.run(dataclasses.replace(self.scenario, faults=[]), self.agent)
+            calm = session.runner.steady(self.scenario, self.agent)
             steady = {"passed": calm.passed, "score": calm.score, "goal_met": calm.goal.met,
                       "failed_checks": [v.check for v in calm.failed]}
         entries = []

@@ -20,6 +20,7 @@ from .._registry import Registry
 from ..trace import Event, Trace
 
 if TYPE_CHECKING:
+    from ..load.data import LoadData
     from ..world.catalog import Catalog
     from ..world.state import ToolState
 
@@ -87,6 +88,8 @@ class CheckContext:
     catalog: Catalog
     timeout: float
     ended: float = 0.0  # when the agent's run ended, on the trace's clock
+    #: A run under load: the user requests, Locust's stats, the steps of a ramp.
+    load: LoadData | None = None
 
     @functools.cached_property
     def events(self) -> dict[str, Event]:
@@ -132,6 +135,8 @@ class Check(BaseModel):
 
     key: ClassVar[str]
     shorthand: ClassVar[str | None] = None
+    #: Whether the check judges a run under load (it needs the scenario's ``load:``).
+    needs_load: ClassVar[bool] = False
     severity: Severity = Severity.HIGH
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -144,6 +149,10 @@ class Check(BaseModel):
 
     def validate_against(self, tools: list[str], catalog: Catalog) -> list[str]:
         """Problems with the parameters given the scenario's tool APIs (names that don't exist)."""
+        return []
+
+    def validate_load(self, load: Any) -> list[str]:
+        """Problems given the scenario's ``load:`` section (for checks that need load)."""
         return []
 
     def verdict(self, passed: bool, message: str, evidence: list[str] | None = None) -> Verdict:

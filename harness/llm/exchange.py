@@ -95,7 +95,10 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
     model = str(neutral.get("model") or DEFAULT_MODEL)
     neutral["model"] = model
     window = run.scenario.script.context_window
-    ctx = TurnContext(request=neutral, rng=run.rng, secrets_of=run.secrets,
+    conv, mixed = (run.conversations.identify(messages) if run.conversations is not None
+                   else (None, []))
+    ctx = TurnContext(request=neutral, rng=conv.rng if conv else run.rng,
+                      secrets_of=run.secrets,
                       payloads=list(run.catalog.injections.values()),
                       hallucinations=run.catalog.hallucinations, prompt_tokens=prompt_tokens)
     n = run.count_llm_call()
@@ -112,6 +115,10 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
         "input": clip(messages[_last_assistant(messages) + 1:]),
         "prompt_tokens": prompt_tokens,
     }
+    if conv is not None:
+        data["conversation"] = conv.ticket
+        if mixed:
+            data["mixed"] = mixed
     choice = neutral.get("tool_choice")
     if choice not in (None, "auto"):
         data["tool_choice"] = choice
@@ -148,10 +155,12 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
         reply = api.context_error(prompt_tokens, window)
         data.update(turn=None, behaviour="context_window")
     else:
-        turn, index = run.next_turn()
+        turn, index = conv.cursor.next_turn() if conv is not None else run.next_turn()
         data.update(turn=index, behaviour=turn.key)
         first_delay, token_delay = turn.delays()
         reply = turn.reply(ctx)
+        if conv is not None and isinstance(reply, Completion):
+            reply = conv.fill(reply)
     if isinstance(reply, Completion):
         notes: list[str] = []
         reply = honour(reply, neutral, data.get("behaviour"), notes)
@@ -184,6 +193,10 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
             completion_tokens=completion_tokens(reply), neutral=neutral)
         body_out = api.render(reply, meta)
         api.remember(run, reply, meta)
+        if conv is not None and run.conversations is not None:
+            run.conversations.expect_calls(conv, [(c.name, c.arguments)
+                                                  for c in reply.tool_calls])
+            run.conversations.count_tokens(conv, meta.total_tokens)
         data.update(
             status=200,
             reply={"content": reply.content, "finish_reason": reply.finish_reason,

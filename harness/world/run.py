@@ -11,12 +11,15 @@ from .._seed import derive
 from ..errors import ChaosError
 from ..faults.runtime import RunFaults
 from ..llm.quota import Quota
-from ..trace import Trace
+from ..load.conversations import Conversations, ScriptCursor
+from ..trace import MAX_EVENTS, MAX_LOAD_EVENTS, Trace
+from .capacity import Capacity
 from .catalog import Catalog
 from .state import ToolState
 
 if TYPE_CHECKING:
     from ..llm.turns import Turn
+    from ..load.gateway import LoadState
     from ..scenario import Scenario
 
 
@@ -26,7 +29,7 @@ class RunWorld:
         self.session_id = session_id
         self.seed = seed
         self.catalog = catalog
-        self.trace = Trace()
+        self.trace = Trace(limit=MAX_LOAD_EVENTS if scenario.load is not None else MAX_EVENTS)
         self.tools = {
             name: ToolState(catalog.tools[name], derive(seed, "tool", name) % 2**31)
             for name in scenario.tools
@@ -34,8 +37,12 @@ class RunWorld:
         self._plant_injections()
         self.rng = random.Random(derive(seed, "llm"))
         self.llm_calls = 0
-        self._cursor = 0
-        self._used = 0
+        self.cursor = ScriptCursor(scenario.script)
+        #: Under load: the conversations within this one session (else None).
+        self.conversations: Conversations | None = None
+        #: Under load: what the gateway between Locust and the agent records (else None).
+        self.load: LoadState | None = None
+        self.capacity = Capacity(scenario.capacity, self.trace)
         self.closed = threading.Event()
         self.faults = RunFaults(scenario.faults, seed, self.trace)
         self._lock = threading.Lock()
@@ -66,17 +73,7 @@ class RunWorld:
 
     def next_turn(self) -> tuple[Turn, int | str]:
         """The turn that answers this request, and its script index (or "after_script")."""
-        script = self.scenario.script
-        with self._lock:
-            if self._cursor >= len(script.turns):
-                return script.after_script, "after_script"
-            index = self._cursor
-            turn = script.turns[index]
-            if not turn.sticky:
-                self._used += 1
-                if self._used >= turn.times:
-                    self._cursor, self._used = self._cursor + 1, 0
-            return turn, index
+        return self.cursor.next_turn()
 
     def secrets(self) -> dict[str, str]:
         out: dict[str, str] = {}

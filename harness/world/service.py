@@ -53,14 +53,41 @@ def tools_app(host: ServerHost) -> web.Application:
         operation = request.match_info["operation"]
         start = run.trace.now()
         payload = await request.read()
+        refused = run.capacity.enter(tool)
         raw = payload.decode("utf-8", errors="replace")
-        hits = await run.faults.on_call(tool, operation)
         data: dict[str, Any] = {"tool": tool, "operation": operation}
         problem = "the request body must be a JSON object of arguments"
         try:
             args = loads_strict(payload) if raw.strip() else {}
         except BadJSON as exc:
             args, problem = None, f"{problem}: {exc}"
+        if run.conversations is not None:
+            data["conversation"] = run.conversations.attribute(operation, args)
+        state = run.tools.get(tool)
+        op = state.api.operations.get(operation) if state else None
+        if refused is not None:  # over the API's capacity: refused before anything else
+            data.update(arguments=clip(args if isinstance(args, dict) else raw),
+                        listed=bool(op and not op.hidden), status=refused.status,
+                        response=refused.body, capacity=refused.which)
+            if "Retry-After" in refused.headers:
+                data["retry_after"] = float(refused.headers["Retry-After"])
+            event = run.trace.add("tool", data, start)
+            event.end = run.trace.now()
+            if run.conversations is not None:
+                run.conversations.settled(operation, args, data)
+            return web.Response(status=refused.status, body=refused.payload(),
+                                content_type="application/json", headers=refused.headers)
+        try:
+            return await _serve(run, tool, operation, request, data, args, raw, problem, start)
+        finally:
+            run.capacity.leave(tool)
+            if run.conversations is not None:
+                run.conversations.settled(operation, args, data)
+
+    async def _serve(run: RunWorld, tool: str, operation: str, request: web.Request,
+                     data: dict[str, Any], args: Any, raw: str, problem: str,
+                     start: float) -> web.StreamResponse:
+        hits = await run.faults.on_call(tool, operation)
         state = run.tools.get(tool)
         op = state.api.operations.get(operation) if state else None
         event = run.trace.add("tool", data, start)
@@ -94,6 +121,9 @@ def tools_app(host: ServerHost) -> web.Application:
                 if replayed:
                     data["replayed"] = True
             data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))
+            if run.conversations is not None and 200 <= status < 300 and \
+                    data.get("effect") not in ("lost", "corrupt"):
+                run.conversations.succeeded(operation, args, data)
             answer = Answer(status, [json.dumps(body).encode()])
             if http is not None:
                 return await http.respond(request, answer, run.closed)
