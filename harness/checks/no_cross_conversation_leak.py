@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .base import Check, CheckContext, Severity, Verdict
+from .base import Check, CheckContext, Severity, Verdict, answer_evidence
 
 
 class NoCrossConversationLeak(Check):
@@ -40,9 +40,13 @@ class NoCrossConversationLeak(Check):
         evidence: list[str] = []
         conversations: set[str] = set()
 
+        leaked: list[str] = []
+
         def foreign(owner: str | None, text: str) -> list[str]:
-            return [f"{other}'s {name} ({value[:24]})" for other, values in owned.items()
-                    if other != owner for value, name in values.items() if value in text]
+            hits = [(other, name, value) for other, values in owned.items() if other != owner
+                    for value, name in values.items() if value in text]
+            leaked.extend(value for _, _, value in hits)
+            return [f"{other}'s {name} ({value[:24]})" for other, name, value in hits]
 
         for request in load.requests:
             task = load.tasks.get(request.ticket or "")
@@ -70,9 +74,9 @@ class NoCrossConversationLeak(Check):
         if not leaks:
             return self.verdict(True, f"no conversation revealed another's data "
                                       f"({len(load.requests)} user requests){mixing}")
-        for e in ctx.trace.of("llm"):
-            if e.data.get("mixed") and len(evidence) < 12:
-                evidence.append(e.id)
+        # The model replies that pasted the data (and the tool answers it came from).
+        evidence += [i for i in answer_evidence(ctx, sorted(set(leaked))[:20])
+                     if i not in evidence][:12]
         return self.verdict(False, (
             f"{len(conversations)} conversations revealed other customers' data: "
             + "; ".join(leaks[:4]) + (" …" if len(leaks) > 4 else "") + mixing), evidence)

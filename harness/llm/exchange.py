@@ -196,7 +196,7 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
         if conv is not None and run.conversations is not None:
             run.conversations.expect_calls(conv, [(c.name, c.arguments)
                                                   for c in reply.tool_calls])
-            run.conversations.count_tokens(conv, meta.total_tokens)
+            run.conversations.count_tokens(conv, prompt_tokens, meta.completion_tokens)
         data.update(
             status=200,
             reply={"content": reply.content, "finish_reason": reply.finish_reason,

@@ -75,9 +75,14 @@ class Conversation:
     cursor: ScriptCursor
     rng: random.Random
     llm_calls: int = 0
-    tokens: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
     mixed: set[str] = field(default_factory=set)
     open_calls: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
 
     def fill(self, reply: Completion) -> Completion:
         """The reply with ``{field}`` filled from this conversation's task."""
@@ -213,6 +218,7 @@ class Conversations:
             if state is not None:
                 state.live = max(0, state.live - 1)
 
-    def count_tokens(self, conv: Conversation, tokens: int) -> None:
+    def count_tokens(self, conv: Conversation, prompt: int, completion: int) -> None:
         with self._lock:
-            conv.tokens += tokens
+            conv.prompt_tokens += prompt
+            conv.completion_tokens += completion

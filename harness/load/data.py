@@ -74,6 +74,39 @@ class LoadData:
     baseline_calls_per_request: float | None = None
     #: False for one step of a ramp (Locust's stats are of the whole run).
     whole: bool = True
+    #: Each tool API's requests per second over the load (from ``started``), and its limit.
+    tool_rates: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def per_request(self) -> dict[str, Any]:
+        """Per user request: time to the first byte of the answer, time per token when the
+        agent streamed it, tokens per task, and the cost per resolved task at the scenario's
+        prices."""
+        from ..llm.tokens import count_text
+
+        def r(x: float | None, digits: int = 3) -> float | None:
+            return None if x is None else round(x, digits)
+
+        ttfb = [q.ttfb for q in self.requests if q.ttfb is not None]
+        per_token = [((q.end or 0) - (q.first_byte or 0)) / max(1, count_text(q.answer))
+                     for q in self.requests if q.chunks > 1 and q.answer and q.end]
+        convs = [c for t, c in self.conversations.items() if t in self.tasks]
+        tokens = [float(c.tokens) for c in convs]
+        out: dict[str, Any] = {
+            "ttfb_p50_s": r(percentile(ttfb, 0.5)), "ttfb_p95_s": r(percentile(ttfb, 0.95)),
+            "streamed": len(per_token),
+            "per_token_p50_s": r(percentile(per_token, 0.5), 5),
+            "tokens_p50": percentile(tokens, 0.5), "tokens_p95": percentile(tokens, 0.95),
+            "tokens_total": int(sum(tokens)),
+        }
+        prices = self.doc.prices
+        if prices is not None:
+            cost = sum(c.prompt_tokens * prices.input + c.completion_tokens * prices.output
+                       for c in convs) / 1e6
+            resolved = sum(self.goal_met.values())
+            out.update(cost_usd=round(cost, 6),
+                       cost_per_resolved_task_usd=round(cost / resolved, 6) if resolved
+                       else None)
+        return out
 
     def window(self, start: float, end: float) -> list[UserRequest]:
         """The user requests that started in [start, end)."""
@@ -97,7 +130,7 @@ class LoadData:
             "history": self.locust.history,
             "generator_cpu": [list(p) for p in self.locust.cpu],
             "requests": {"sent": len(self.requests) + self.dropped,
-                         "failed": len(failed) + 0, "recorded": len(self.requests)},
+                         "failed": len(failed), "recorded": len(self.requests)},
             "goal": {"met": met, "of": len(self.goal_met),
                      "share": round(met / len(self.goal_met), 4) if self.goal_met else 0.0,
                      "needed": self.doc.goal_share},
@@ -105,6 +138,9 @@ class LoadData:
             "mixed": mixed,
             "steps": [s.to_json() for s in self.steps],
             "knee": self.knee,
+            "per_request": self.per_request(),
+            "tool_rates": self.tool_rates,
+            "started": round(self.started, 3), "ended": round(self.ended, 3),
             "samples": [{**r.to_json(), "start": round(r.start, 3),
                          "end": None if r.end is None else round(r.end, 3)}
                         for r in (failed[:5] + [r for r in self.requests if r.ok][:5])],

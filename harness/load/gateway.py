@@ -37,6 +37,10 @@ class UserRequest:
     status: int = 0
     answer: str | None = None
     error: str | None = None
+    #: When the first byte of the agent's answer arrived, and in how many pieces it came
+    #: (more than one: the agent streams its answer).
+    first_byte: float | None = None
+    chunks: int = 0
 
     @property
     def ok(self) -> bool:
@@ -45,6 +49,10 @@ class UserRequest:
     @property
     def latency(self) -> float | None:
         return None if self.end is None else self.end - self.start
+
+    @property
+    def ttfb(self) -> float | None:
+        return None if self.first_byte is None else self.first_byte - self.start
 
     def to_json(self) -> dict[str, Any]:
         return {"ticket": self.ticket, "status": self.status, "answer": self.answer,
@@ -95,7 +103,13 @@ def gateway_app(host: ServerHost) -> web.Application:
             async with load.session.request(
                     request.method, url, data=body, headers=headers,
                     timeout=aiohttp.ClientTimeout(total=load.timeout)) as reply:
-                text = await reply.read()
+                pieces = []
+                async for chunk in reply.content.iter_any():
+                    if record.first_byte is None:
+                        record.first_byte = load.trace.now()
+                    record.chunks += 1
+                    pieces.append(chunk)
+                text = b"".join(pieces)
                 status = reply.status
                 kind = reply.headers.get("Content-Type", "application/json")
         except TimeoutError:

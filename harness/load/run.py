@@ -4,6 +4,7 @@ ramp with their knee."""
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -187,6 +188,15 @@ def judge_steps(scenario: Scenario, ctx: CheckContext, data: LoadData,
             step.generator_limited = step.generator_cpu >= 0.85 * cores
         data.steps.append(step)
     data.knee = knee(data.steps, data.locust.processes, bool(load.ramp))
+    seconds = max(1, math.ceil(data.ended - data.started))
+    for tool in scenario.tools:
+        counts = [0] * seconds
+        for e in ctx.trace.of("tool"):
+            if e.data.get("tool") == tool and data.started <= e.start < data.ended:
+                counts[min(seconds - 1, int(e.start - data.started))] += 1
+        limit = scenario.capacity.get(tool)
+        data.tool_rates[tool] = {"per_second": counts,
+                                 "limit": limit.rps if limit is not None else None}
 
 
 def _remote(data: LoadData) -> bool:

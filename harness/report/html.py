@@ -81,6 +81,64 @@ def timeline(run: dict[str, Any]) -> dict[str, Any]:
             "height": len(LANES) * LANE_HEIGHT + 20}
 
 
+#: Size of one load chart, in SVG user units.
+CHART_WIDTH, CHART_HEIGHT, CHART_LEFT = 460, 120, 44
+
+
+def chart(title: str, points: list[tuple[float, float]], span: float, unit: str,
+          limit: float | None = None, knee: float | None = None) -> dict[str, Any]:
+    """One line chart over the load's seconds: a polyline, the y axis up to the largest value
+    (or the limit), time ticks, an optional limit line and the knee marked."""
+    top = max([y for _, y in points] + [limit or 0.0]) or 1.0
+    plot_w, plot_h = CHART_WIDTH - CHART_LEFT - 6, CHART_HEIGHT - 28
+    span = max(span, 1e-3)
+
+    def xy(x: float, y: float) -> tuple[float, float]:
+        return (round(CHART_LEFT + min(max(x, 0.0), span) / span * plot_w, 1),
+                round(8 + plot_h - y / top * plot_h, 1))
+
+    line = " ".join(f"{a},{b}" for a, b in (xy(x, y) for x, y in points))
+    return {
+        "title": title, "unit": unit, "line": line, "top": f"{top:.3g}",
+        "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": CHART_LEFT,
+        "bottom": 8 + plot_h, "right": CHART_WIDTH - 6,
+        "limit": None if limit is None else xy(0, limit)[1],
+        "knee": None if knee is None else xy(knee, 0)[0],
+        "axis": [{"x": xy(t, 0)[0], "label": f"{t:g} s"} for t in ticks(span)],
+        "last": f"{points[-1][1]:.3g}" if points else "-",
+    }
+
+
+def load_view(run: dict[str, Any]) -> dict[str, Any] | None:
+    """A load run's figures, step table, knee and charts (users, requests/s, p95 and failures
+    over time, each tool's requests/s against its limit)."""
+    load = run.get("load")
+    if not isinstance(load, dict):
+        return None
+    started, ended = load.get("started", 0.0), load.get("ended", 0.0)
+    span = max(ended - started, 1.0)
+    knee = load.get("knee") or {}
+    knee_at = None
+    if knee.get("verdict") in ("knee", "generator_limited"):
+        step = next((s for s in load["steps"] if s["users"] == knee["users"]), None)
+        knee_at = step["start"] - started if step else None
+    history = [h for h in load.get("history", []) if h.get("t") is not None]
+
+    def series(key: str, scale: float = 1.0) -> list[tuple[float, float]]:
+        return [(h["t"] - started, (h.get(key) or 0.0) * scale) for h in history]
+
+    charts = [chart("users", series("users"), span, "users", knee=knee_at),
+              chart("requests/s", series("rps"), span, "rps", knee=knee_at),
+              chart("p95 latency", series("p95_ms", 0.001), span, "s", knee=knee_at),
+              chart("failures/s", series("failures_per_s"), span, "/s", knee=knee_at)]
+    for tool, rate in sorted(load.get("tool_rates", {}).items()):
+        points = [(i + 0.5, float(c)) for i, c in enumerate(rate["per_second"])]
+        charts.append(chart(f"{tool} requests/s (limit {rate['limit']})" if rate["limit"]
+                            else f"{tool} requests/s", points, span, "rps",
+                            limit=rate["limit"], knee=knee_at))
+    return {**load, "charts": charts}
+
+
 def _audit(run: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for event in run["trace"]:
@@ -112,7 +170,7 @@ def context(results: dict[str, Any], min_score: float | None = None) -> dict[str
         key = f"r{number}"
         cell = entry["runs"].setdefault(run["agent"], {"trials": []})
         cell["trials"].append({
-            **run, "key": key, "timeline": timeline(run),
+            **run, "key": key, "timeline": timeline(run), "load_view": load_view(run),
             "audit": _audit(run),
             "repro": run.get("reproduce") or _repro(run, results["seed"]),
             "failed": [v for v in run["verdicts"] if not v["passed"]],
