@@ -280,3 +280,171 @@ def test_a_service_that_dies_at_start_is_a_crashed_run_with_its_last_words(
     assert "exited before it listened" in (result.outcome.error or "")
     assert "no config file" in (result.outcome.error or "")
     assert not result.passed and result.score == 0
+
+
+# --- Locust: processes and distributed workers -----------------------------------------------
+
+
+def _tickets(result: RunResult) -> list[str]:
+    assert result.load is not None
+    return [r.ticket for r in result.load.requests if r.ticket]
+
+
+def test_processes_2_runs_two_locust_processes_that_share_the_tasks(runner: Runner,
+                                                                    tmp_path: Path) -> None:
+    text = SERVICE_SCENARIO.replace("wait: 0.1}", "wait: 0.1, processes: 2}")
+    result = _load_run(runner, tmp_path, "guarded=examples.agents.guarded:run", text)
+    assert result.passed, result.explain()
+    command = result.to_json()["load"]["locust"]["command"]
+    assert command[command.index("--processes") + 1] == "2"
+    tickets = _tickets(result)
+    assert len(tickets) == len(set(tickets)) > 10  # no task sent twice
+    numbers = {int(t[2:]) % 2 for t in tickets}
+    assert numbers == {0, 1}  # each process sent its own share
+
+
+def test_a_locust_master_waits_for_two_workers_on_loopback(host: Any, tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    from harness.load.run import LoadOptions
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    distributed = Runner(host, seed=0, load_options=LoadOptions(2, ("127.0.0.1", port)))
+    workers = [subprocess.Popen(
+        [sys.executable, "-m", "locust", "--worker", "--master-host", "127.0.0.1",
+         "--master-port", str(port), "-f", "-", "--loglevel", "WARNING"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        for _ in range(2)]
+    try:
+        result = _load_run(distributed, tmp_path, "guarded=examples.agents.guarded:run")
+    finally:
+        for worker in workers:
+            try:
+                worker.wait(timeout=20)  # a worker quits with its master
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        distributed.close()
+    assert result.passed, result.explain()
+    command = result.to_json()["load"]["locust"]["command"]
+    assert "--master" in command and command[command.index("--expect-workers") + 1] == "2"
+    tickets = _tickets(result)
+    assert len(tickets) == len(set(tickets)) > 10
+    assert {int(t[2:]) % 2 for t in tickets} == {0, 1}
+    assert all(w.returncode is not None for w in workers)
+
+
+# --- nothing left behind ------------------------------------------------------------------------
+
+
+def _tree() -> dict[int, str]:
+    import psutil
+
+    out = {}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE:
+                out[p.pid] = " ".join(p.cmdline())[:100]
+        except psutil.Error:
+            continue
+    return out
+
+
+def test_a_load_run_leaves_no_process_or_listener_and_imports_no_locust(
+        runner: Runner, tmp_path: Path) -> None:
+    before = _tree()
+    result = _load_run(runner, tmp_path, "guarded=examples.agents.guarded:run")
+    assert result.load is not None and result.load.requests
+    left = {pid: cmd for pid, cmd in _tree().items() if pid not in before}
+    assert not left, f"left running after the load run: {left}"
+    assert "locust" not in sys.modules and "gevent" not in sys.modules
+
+
+CRASHER = """\
+import json, os, sys, http.server
+count = 0
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        global count
+        count += 1
+        if count > 5:
+            os._exit(3)  # dies mid-run, with requests in flight
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"output": "basic"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["CHAOS_AGENT_PORT"])),
+                                Handler).serve_forever()
+"""
+
+
+def test_a_service_that_dies_mid_run_fails_the_run_and_leaves_nothing(
+        runner: Runner, tmp_path: Path) -> None:
+    script = tmp_path / "crasher.py"
+    script.write_text(CRASHER)
+    before = _tree()
+    result = _load_run(runner, tmp_path, f"crasher=serve:{sys.executable} {script}")
+    assert result.outcome.status == "crashed"
+    assert "the service exited (code 3)" in (result.outcome.error or "")
+    assert result.load is not None and any(not r.ok for r in result.load.requests)
+    assert verdict(result, "error_budget").passed is False
+    assert not {pid: cmd for pid, cmd in _tree().items() if pid not in before}
+
+
+def test_ctrl_c_during_a_load_run_leaves_nothing_behind(tmp_path: Path) -> None:
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import time
+
+    import psutil
+
+    from .test_bounded import alive, listening, refused
+
+    (tmp_path / "svc.yaml").write_text(SERVICE_SCENARIO.replace("duration: 3", "duration: 60"))
+    (tmp_path / "tox.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    environ = {**os.environ, "TMPDIR": str(temp),
+               "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--chaos", "svc.yaml", "-p", "no:cacheprovider",
+         "--chaos-agent", "guarded=examples.agents.guarded:run"],
+        cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        tree: list[psutil.Process] = []
+        while time.monotonic() < deadline:
+            tree = psutil.Process(proc.pid).children(recursive=True)
+            commands = []
+            for p in tree:
+                with contextlib.suppress(psutil.Error):
+                    commands.append(" ".join(p.cmdline()))
+            if any("-m locust" in c for c in commands) and \
+                    any("_agent_service" in c for c in commands):
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the load never started")
+        time.sleep(2)  # Locust's users are sending tasks
+        ports = listening([psutil.Process(proc.pid), *tree])
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        left = [p.pid for p in tree if alive(p.pid)]
+        assert not left, f"alive after Ctrl-C: {left}"
+        assert ports and not [port for port in ports if not refused(port)]
+        stale = [d.name for d in temp.iterdir() if not d.name.startswith("pytest-of-")]
+        assert not stale, f"left behind in TMPDIR: {stale}"
+        assert b"KeyboardInterrupt" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

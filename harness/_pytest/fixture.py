@@ -45,5 +45,6 @@ class Chaos:
             trial: int = 0) -> RunResult:
         runner = self._session.runner
         if seed is not None and seed != runner.seed:
-            runner = Runner(runner.host, seed, runner.catalog, runner.toxiproxy_url)
+            runner = Runner(runner.host, seed, runner.catalog, runner.toxiproxy_url,
+                            runner.load_options)
         return runner.run(self.scenario(scenario), agent, trial)

@@ -43,6 +43,25 @@ def trial_type(value: str) -> int:
     return k
 
 
+def workers_type(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 1000:
+        raise pytest.UsageError(f"--chaos-load-workers={value!r}: expected a number of Locust "
+                                f"workers from 0 to 1000")
+    return n
+
+
+def master_type(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise pytest.UsageError(f"--chaos-load-master={value!r}: expected HOST:PORT, e.g. "
+                                f"127.0.0.1:5557")
+    return host.strip("[]"), int(port)
+
+
 def add_options(parser: pytest.Parser) -> None:
     group = parser.getgroup("agent-chaos", "chaos testing of LLM agents (pytest-agent-chaos)")
     group.addoption("--chaos", action="store_true", default=False,
@@ -81,6 +100,14 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-allow-remote", action="store_true", default=False,
                     help="let scenarios name upstreams that are not on this machine "
                          "(by default only loopback addresses are accepted)")
+    group.addoption("--chaos-load-workers", type=workers_type, default=0, metavar="N",
+                    help="run load scenarios' Locust as a master that waits for N workers "
+                         "(started elsewhere: locust --worker -f - --master-host HOST "
+                         "--master-port PORT)")
+    group.addoption("--chaos-load-master", type=master_type, default=("127.0.0.1", 5557),
+                    metavar="HOST:PORT",
+                    help="where that Locust master listens for its workers (default "
+                         "127.0.0.1:5557; another interface needs --chaos-allow-remote)")
     group.addoption("--toxiproxy-url", default=None, metavar="URL",
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")

@@ -84,6 +84,12 @@ class ChaosSession:
         self.invocation_dir = Path(worker.get("agent_chaos_invocation_dir")
                                    or config.invocation_params.dir)
         self.steady_state: bool = not config.getoption("chaos_no_steady_state")
+        master = config.getoption("chaos_load_master")
+        if self.enabled and not self.allow_remote and master[0] not in ("localhost", "::1") \
+                and not master[0].startswith("127."):
+            raise pytest.UsageError(
+                f"--chaos-load-master={master[0]}:{master[1]} is not a loopback address: to "
+                f"let Locust workers on other machines connect, add --chaos-allow-remote")
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -152,12 +158,16 @@ class ChaosSession:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
+            from ..load.run import LoadOptions
             from ..runner import Runner
             from ..servers import ServerHost
 
             self._host = ServerHost()
             self._runner = Runner(self._host, self.seed,
-                                  toxiproxy_url=self.config.getoption("toxiproxy_url"))
+                                  toxiproxy_url=self.config.getoption("toxiproxy_url"),
+                                  load_options=LoadOptions(
+                                      self.config.getoption("chaos_load_workers"),
+                                      self.config.getoption("chaos_load_master")))
         return self._runner
 
     # --- configuration -------------------------------------------------------------------
