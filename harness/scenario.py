@@ -370,6 +370,11 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
         if name not in doc.tools:
             out.add(("capacity", name), unknown_tool_api(name, doc.tools), key=True)
     _check_load(doc, catalog, out)
+    if doc.load is not None and doc.load.locustfile is not None and out.filename != "<scenario>":
+        where = Path(out.filename).parent / doc.load.locustfile
+        if not where.is_file():
+            out.add(("load", "locustfile"), f"no such file: {where} (a locustfile's path is "
+                                            f"relative to the scenario file)")
     for i, inj in enumerate(doc.injections):
         path: FieldPath = ("injections", i)
         if inj.payload not in catalog.injections:

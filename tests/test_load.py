@@ -112,7 +112,7 @@ def test_the_ramp_reports_a_knee_for_naive_and_held_for_guarded(example_runs: An
     assert naive is not None and guarded is not None
     assert [s.users for s in naive.steps] == [1, 3, 5, 7]
     assert naive.knee is not None and naive.knee["verdict"] == "knee", naive.knee
-    assert naive.knee["message"].startswith(f"holds to {naive.knee['held_to']} users; breaks at")
+    assert naive.knee["message"].startswith("holds to 1 user; breaks at 3 users: ")
     assert guarded.knee is not None and guarded.knee == {**guarded.knee, "verdict": "held"}
     assert guarded.knee["message"].startswith("held to the top step (7 users")
     assert all(not s.breaches and s.requests for s in guarded.steps)
@@ -448,3 +448,28 @@ def test_ctrl_c_during_a_load_run_leaves_nothing_behind(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+USER_LOCUSTFILE = """\
+from locust import task
+
+from harness.load.user import ChaosUser
+
+
+class Customer(ChaosUser):
+    @task
+    def ask(self):
+        self.send_task(self.next_task())
+"""
+
+
+def test_a_users_own_locustfile_gets_the_agent_as_host_and_the_tasks(runner: Runner,
+                                                                     tmp_path: Path) -> None:
+    (tmp_path / "customers.py").write_text(USER_LOCUSTFILE)
+    text = SERVICE_SCENARIO.replace("wait: 0.1}", "wait: 0.1, locustfile: customers.py}")
+    result = _load_run(runner, tmp_path, "guarded=examples.agents.guarded:run", text)
+    assert result.passed, result.explain()
+    command = result.to_json()["load"]["locust"]["command"]
+    assert command[command.index("-f") + 1] == str(tmp_path / "customers.py")
+    assert "/g/" in command[command.index("--host") + 1]  # through the gateway
+    assert len(_tickets(result)) > 10

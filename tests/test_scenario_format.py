@@ -233,6 +233,9 @@ def test_load_mistakes_name_line_field_and_choices(tmp_path: Path) -> None:
     assert found == ["4:7: task: the placeholder {custmer} is not filled by anything; valid "
                      "placeholders: ticket, fields of inventory.stock: name, quantity, season, "
                      "sku, warehouse"]
+    found = problems(tmp_path, VALID + "load: {users: 2, duration: 1, locustfile: mine.py}\n")
+    assert found == [f"12:43: load.locustfile: no such file: {tmp_path}/mine.py (a "
+                     f"locustfile's path is relative to the scenario file)"]
     found = problems(tmp_path, VALID.replace("  - terminates: {}", "  - error_budget: 0.1"))
     assert found == ["10:19: expect[0].error_budget: error_budget judges a run under load: add "
                      "a 'load:' section (users, duration) to the scenario"]

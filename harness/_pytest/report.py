@@ -92,6 +92,13 @@ def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
     wrap = textwrap.TextWrapper(width=max(60, (getattr(terminal, "_tw", None) and
                                           terminal._tw.fullwidth) or 100),
                                 initial_indent="      ", subsequent_indent="      ")
+    loaded = [r for r in runs if isinstance(r.get("load"), dict)]
+    if loaded:
+        write("")
+        write("under load (Locust):")
+        for r in loaded:
+            for line in load_lines(r):
+                write(line)
     for a in agents:
         causes = failure_causes([r for r in runs if r["agent"] == a])
         if not causes:
@@ -111,6 +118,33 @@ def summarize(terminal: Any, doc: dict[str, Any], path: Path) -> None:
             write(f"  … and {len(causes) - 6} more (see the report)")
     write("")
     write(f"results: {path}")
+
+
+def load_lines(run: dict[str, Any]) -> list[str]:
+    """A load run in a few lines: its figures, the steps of a ramp, the knee."""
+    load = run["load"]
+    stats = load["locust"].get("stats") or {}
+    goal = load["goal"]
+    head = (f"  {run['scenario']}[{run['agent']}]: {load['users']} users, "
+            f"{load['requests']['sent']} requests, {load['requests']['failed']} failed, "
+            f"goal {goal['share']:.0%} (needed {goal['needed']:.0%})")
+    if stats:
+        head += f", p95 {stats.get('p95_ms')} ms, {stats.get('rps')} rps"
+    lines = [head]
+    if load["locust"].get("error"):
+        lines.append(f"      Locust: {load['locust']['error']}")
+    if len(load["steps"]) > 1:
+        lines.append("      step  users    rps    p95 s  failed  goal  breaches")
+        for st in load["steps"]:
+            p95 = f"{st['p95_s']:.2f}" if st["p95_s"] is not None else "-"
+            share = f"{st['goal_share']:.0%}" if st["goal_share"] is not None else "-"
+            lines.append(f"      {st['index']:>4}  {st['users']:>5}  {st['rps']:>5.1f}  "
+                         f"{p95:>7}  {st['failure_rate']:>6.1%}  {share:>4}  "
+                         f"{', '.join(st['breaches']) or '-'}"
+                         + ("  (Locust saturated)" if st["generator_limited"] else ""))
+    if load.get("knee"):
+        lines.append(f"      {load['knee']['message']}")
+    return lines
 
 
 def weakest_label(agent: dict[str, Any]) -> str:

@@ -219,7 +219,8 @@ def knee(steps: list[Step], processes: int, ramp: bool) -> dict[str, Any] | None
                                 f"(--chaos-load-workers) to go further")}
         if step.breaches:
             what = _breach_text(step)
-            before = f"holds to {held.users} users; " if held else ""
+            before = (f"holds to {held.users} user{'s' if held.users != 1 else ''}; "
+                      if held else "")
             return {"verdict": "knee", "users": step.users, "rps": round(step.rps, 1),
                     "held_to": held.users if held else None, "breaches": step.breaches,
                     "message": f"{before}breaks at {step.users} users: {what}"}
