@@ -184,6 +184,22 @@ def _code(status: int) -> int:
     return os.WEXITSTATUS(status)
 
 
+def harness_gone(parent: int) -> bool:
+    """Whether the harness that started this supervisor has died. Reparenting alone does not
+    tell at once: when a process is killed, the thread that started a child exits first, the
+    child is handed to another thread of the same process (the same pid) while the rest die,
+    and only then to init. A process whose main thread has exited shows as a zombie."""
+    if os.getppid() != parent:
+        return True
+    try:
+        with open(f"/proc/{parent}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return True
+    state = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3]
+    return state in (b"Z", b"X", b"x")
+
+
 def supervise(argv: list[str], *, memory: int, grace: float, status_file: str | None,
               cleanup: str | None) -> int:
     parent = os.getppid()
@@ -229,14 +245,14 @@ def supervise(argv: list[str], *, memory: int, grace: float, status_file: str | 
     try:
         left = end_tree(me, 0.0 if reason == "memory" else grace, reaped)
         code = _code(reaped[child]) if child in reaped else None
-        if status_file and os.getppid() == parent:
+        if status_file and not harness_gone(parent):
             with open(status_file, "w", encoding="utf-8") as f:
                 json.dump({"reason": reason, "exit_code": code, "peak_memory": peak,
                            "ended": left, "subreaper": subreaper,
                            "signal": _stop[0] if _stop else None}, f)
     finally:
         # Whatever went wrong above: with the harness gone, nobody else removes the run's dir.
-        if cleanup and os.getppid() != parent:
+        if cleanup and harness_gone(parent):
             import shutil
 
             shutil.rmtree(cleanup, ignore_errors=True)

@@ -94,6 +94,9 @@ def run_load(runner: Runner, scenario: Scenario, agent: Agent, world: RunWorld,
             log = service.log()
         finally:
             runner.host.call(state.close())
+    if len(state.requests) + state.dropped >= len(tasks) and locust.error is None:
+        locust.error = (f"the users sent all {len(tasks)} tasks rendered for the run and then "
+                        f"waited: the figures understate what the agent could take")
     if locust.error and status == "completed":
         error = locust.error
     answers = [r.answer for r in state.requests if r.answer]

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .._seed import derive
 
 #: The most tasks one load run renders (and so sends).
-MAX_TASKS = 20_000
+MAX_TASKS = 200_000
 TICKET = re.compile(r"\bT-(\d{5,})\b")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -113,8 +113,12 @@ class LoadDoc(BaseModel):
         return self.ramp.to if self.ramp is not None else self.users
 
     def task_count(self) -> int:
-        """Tasks to render: more than the users can ask for in the time."""
-        return min(MAX_TASKS, max(100, math.ceil(self.peak_users * (self.seconds + 5) * 20)))
+        """Tasks to render: more than the users can ask for in the time (a user without a
+        wait is taken to send at most 100 tasks a second)."""
+        least = self.wait[0] if isinstance(self.wait, tuple) else self.wait
+        per_user = min(100.0, 1 / max(least, 0.01))
+        return min(MAX_TASKS, max(100, math.ceil(self.peak_users * (self.seconds + 5)
+                                                 * per_user)))
 
 
 class CapacityDoc(BaseModel):
