@@ -254,3 +254,28 @@ def test_same_seed_same_numbers_in_the_page(runner: Runner) -> None:
         return re.sub(r"\d+\.\d+ s\b", "N s", re.sub(r"\s+", " ", board))
 
     assert page() == page()
+
+
+def test_a_ramp_shows_its_steps_knee_and_charts(browser: Any, example_runs: Any,
+                                                tmp_path: Path) -> None:
+    doc = build_results([example_runs("inventory-ramp-knee", a).to_json()
+                         for a in ("guarded", "naive")], seed=0)
+    page, errors, requests = open_page(browser, write_html(tmp_path / "index.html", doc))
+    assert errors == [] and len(requests) == 1
+    for agent, knee in (("naive", "Knee: holds to 1 user; breaks at 3 users"),
+                        ("guarded", "Held: held to the top step (7 users")):
+        page.locator(f"button.open-run[data-run='{run_id(doc, agent)}']").first.click()
+        run = page.locator(f"#{run_id(doc, agent)}")
+        assert knee in run.locator("p.knee").inner_text()
+        steps = run.locator("table.steps tbody tr")
+        assert steps.count() == 4 and steps.nth(3).locator("td").nth(1).inner_text() == "7"
+        charts = run.locator("svg.chart")
+        assert charts.count() == 5  # users, rps, p95, failures, inventory against its limit
+        assert run.locator("svg.chart polyline.series").first.bounding_box()["width"] > 100
+        assert run.locator("svg.chart line.limit").count() == 1
+        assert (run.locator("svg.chart line.knee").count() > 0) == (agent == "naive")
+        assert "-m locust -f" in run.locator("div.load").inner_text()
+
+
+def run_id(doc: dict[str, Any], agent: str) -> str:
+    return next(f"r{n}" for n, r in enumerate(doc["runs"]) if r["agent"] == agent)
