@@ -4,8 +4,8 @@
 
 1. The mock LLM's requests/s under Locust against a bare aiohttp handler returning the same
    body, plain JSON and SSE (target: the mock >= 0.8x the bare handler).
-2. Locust through the harness's gateway to an agent service against Locust straight to the
-   same service (target >= 0.9x).
+2. A load run of the harness (its users record every task for the checks) against plain
+   Locust to the same agent service (target >= 0.9x).
 3. The largest load this machine sustains: a ramp against an agent that answers at once,
    until a check breaks or Locust itself saturates (then it says "generator-limited").
 """
@@ -45,12 +45,34 @@ def scenario(extra: dict[str, Any]) -> Any:
     return parse_scenario(doc)
 
 
+PLAIN = """\
+import json, os
+from locust import FastHttpUser, constant, task
+
+BODY, PATH = os.environ["BENCH_BODY"], os.environ["BENCH_PATH"]
+
+
+class Plain(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def post(self):
+        self.client.post(PATH, data=BODY, headers={"Content-Type": "application/json"})
+"""
+
+
 def locust(url: str, path: str, body: Any, users: int, seconds: float) -> dict[str, Any]:
-    """Locust (one process, FastHttpUser, no wait) POSTing ``body`` to ``url + path``."""
-    load = LoadDoc(users=users, duration=seconds, wait=0.0, path=path, body=body, answer="")
-    tasks = [LoadTask(f"T-{n:05d}", "x", {}, None) for n in range(1, 100_001)]
+    """Plain Locust (one process, FastHttpUser, no wait, no recording) POSTing ``body`` to
+    ``url + path``."""
+    import os
+
+    load = LoadDoc(users=users, duration=seconds, wait=0.0)
     with tempfile.TemporaryDirectory() as tmp:
-        result = run_locust(load, tasks, url, 10.0, Path(tmp), time.monotonic)
+        plain = Path(tmp) / "plain.py"
+        plain.write_text(PLAIN)
+        os.environ.update(BENCH_BODY=json.dumps(body), BENCH_PATH=path)
+        result = run_locust(load, [LoadTask("T-00001", "x", {}, None)], url, 10.0, Path(tmp),
+                            time.monotonic, user_file=plain)
     return result.stats
 
 
@@ -129,7 +151,7 @@ def mock_llm(host: ServerHost, users: int, seconds: float) -> list[tuple[str, fl
     return out
 
 
-def gateway(host: ServerHost, users: int, seconds: float) -> tuple[float, float]:
+def harness_vs_plain(host: ServerHost, users: int, seconds: float) -> tuple[float, float]:
     runner = Runner(host, seed=0)
     try:
         result = runner.run(scenario({"load": {"users": users, "duration": seconds,
@@ -171,8 +193,8 @@ def main() -> None:
         for kind, mock, bare in mock_llm(host, args.users, args.seconds):
             print(f"mock LLM {kind:<4} {mock:8.0f} rps   bare aiohttp {bare:8.0f} rps   "
                   f"ratio {mock / bare:.2f} (target >= 0.8)")
-        through, direct = gateway(host, args.users, args.seconds)
-        print(f"through the gateway {through:8.0f} rps   straight to the service {direct:8.0f} "
+        through, direct = harness_vs_plain(host, args.users, args.seconds)
+        print(f"harness load run {through:8.0f} rps   plain Locust {direct:8.0f} "
               f"rps   ratio {through / direct:.2f} (target >= 0.9)")
         found = largest(host, args.seconds / 2)
         print("largest load (ramp 10..70 users, an agent that answers at once):")

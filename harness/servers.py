@@ -5,7 +5,6 @@ Routes (every run has its own session in the path, so concurrent runs never mix)
 - LLM:   POST /s/{session}/v1/chat/completions, GET /s/{session}/v1/models
 - tools: GET /s/{session}/{tool}/tools, POST /s/{session}/{tool}/tools/{operation},
          POST /s/{session}/_approvals
-- gateway (load runs): * /g/{session}/{path} → the agent service's /{path}
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ class ServerHost:
         self._runners: list[web.AppRunner] = []
         self.llm_port = 0
         self.tools_port = 0
-        self.gateway_port = 0
         self._toxiproxy: EmbeddedToxiproxy | None = None
 
     def start(self) -> None:
@@ -85,11 +83,9 @@ class ServerHost:
         from aiohttp import web
 
         from .llm.server import llm_app
-        from .load.gateway import gateway_app
         from .world.service import tools_app
 
-        for app, attr in ((llm_app(self), "llm_port"), (tools_app(self), "tools_port"),
-                          (gateway_app(self), "gateway_port")):
+        for app, attr in ((llm_app(self), "llm_port"), (tools_app(self), "tools_port")):
             runner = app_runner(app)
             await runner.setup()
             site = web.TCPSite(runner, self.host, 0)

@@ -25,7 +25,7 @@ class LatencySlo(Check):
         load = ctx.load
         if load is None:
             return self.verdict(False, "no load ran")
-        stats = load.locust.stats if load.whole else {}  # a step: the gateway's figures
+        stats = load.locust.stats if load.whole else {}  # a step: the users' own records
         measured: dict[str, float | None] = {}
         for name, q in (("p95", 0.95), ("p99", 0.99)):
             ms = stats.get(f"{name}_ms")

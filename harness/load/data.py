@@ -1,5 +1,6 @@
-"""What a load run leaves to judge: the user requests the gateway saw, Locust's stats, the
-conversations the mock model told apart, and, step by step, how the agent held up."""
+"""What a load run leaves to judge: the user requests as Locust's users sent them, Locust's
+stats, the conversations the mock model told apart, and, step by step, how the agent held
+up."""
 
 from __future__ import annotations
 
@@ -9,9 +10,41 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .conversations import Conversation
-    from .gateway import UserRequest
     from .locust_run import LocustResult
     from .spec import LoadDoc, LoadTask
+
+
+@dataclass
+class UserRequest:
+    """One task a Locust user sent the agent service: its ticket, when it started and ended on
+    the run's clock, the status (504: no answer within the time limit; 0: no answer at all),
+    the answer, and, when the answer was streamed, when its first byte came and in how many
+    pieces."""
+
+    ticket: str | None
+    start: float
+    end: float | None = None
+    status: int = 0
+    answer: str | None = None
+    error: str | None = None
+    first_byte: float | None = None
+    chunks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def latency(self) -> float | None:
+        return None if self.end is None else self.end - self.start
+
+    @property
+    def ttfb(self) -> float | None:
+        return None if self.first_byte is None else self.first_byte - self.start
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ticket": self.ticket, "status": self.status, "answer": self.answer,
+                "error": self.error}
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -65,7 +98,6 @@ class LoadData:
     locust: LocustResult
     started: float  # when Locust started, on the trace's clock
     ended: float
-    dropped: int = 0
     steps: list[Step] = field(default_factory=list)
     #: Per ticket: whether its request met the goal.
     goal_met: dict[str, bool] = field(default_factory=dict)
@@ -129,8 +161,7 @@ class LoadData:
             "locust": self.locust.to_json(),
             "history": self.locust.history,
             "generator_cpu": [list(p) for p in self.locust.cpu],
-            "requests": {"sent": len(self.requests) + self.dropped,
-                         "failed": len(failed), "recorded": len(self.requests)},
+            "requests": {"sent": len(self.requests), "failed": len(failed)},
             "goal": {"met": met, "of": len(self.goal_met),
                      "share": round(met / len(self.goal_met), 4) if self.goal_met else 0.0,
                      "needed": self.doc.goal_share},

@@ -47,6 +47,8 @@ class LocustResult:
     processes: int = 1
     error: str | None = None
     log: str = ""
+    #: Each task sent, as the users recorded it (``harness/load/user.py``), on the run's clock.
+    requests: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"command": self.command, "exit_code": self.exit_code, "stats": self.stats,
@@ -70,7 +72,8 @@ def run_locust(load: LoadDoc, tasks: list[LoadTask], host_url: str, timeout: flo
         "tasks": [t.text for t in tasks], "stride": stride, "path": load.path,
         "body": load.body, "timeout": timeout, "builtin": user_file is None,
         "wait": list(load.wait) if isinstance(load.wait, tuple) else [load.wait, load.wait],
-        "spawn_rate": load.spawn_rate,
+        "spawn_rate": load.spawn_rate, "records": str(tmp / "requests.jsonl"),
+        "stream": load.stream,
         "ramp": ({"steps": load.ramp.steps(), "every": load.ramp.every}
                  if load.ramp is not None else None),
     }
@@ -176,6 +179,17 @@ def _quantile(times: dict[int, int], q: float) -> int | None:
 
 def _read_stats(prefix: str, result: LocustResult, clock: Any) -> None:
     offset = time.time() - clock()  # the run's clock from wall time
+    with contextlib.suppress(OSError), \
+            open(Path(prefix).parent / "requests.jsonl", encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except ValueError:  # a last line cut short
+                continue
+            for key in ("start", "end", "first_byte"):
+                if isinstance(record.get(key), int | float):
+                    record[key] = record[key] - offset
+            result.requests.append(record)
     with contextlib.suppress(OSError, ValueError):
         loaded = json.loads(Path(f"{prefix}.json").read_text(encoding="utf-8"))
         result.json = loaded if isinstance(loaded, list) else []

@@ -1,6 +1,6 @@
-"""One load run: one shared world, the agent as a service, real Locust sending it tasks through
-the gateway; then the checks over everything, the goal per user request, and the steps of a
-ramp with their knee."""
+"""One load run: one shared world, the agent as a service, real Locust sending it tasks; then
+the checks over everything, the goal per user request, and the steps of a ramp with their
+knee."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from ..checks.base import CheckContext, Outcome
 from ..goals import GoalResult
 from ..trace import Trace
 from .conversations import Conversations
-from .data import LoadData, Step, percentile
-from .gateway import LoadState
+from .data import LoadData, Step, UserRequest, percentile
 from .locust_run import LocustResult, run_locust
 from .service import AgentService, RequestShape, ServiceFailed
 from .spec import render_tasks
@@ -63,8 +62,6 @@ def run_load(runner: Runner, scenario: Scenario, agent: Agent, world: RunWorld,
     tasks = tasks_for(scenario, world)
     world.conversations = Conversations(tasks, scenario.script, world.seed)
     shape = RequestShape(load.path, load.body, load.answer)
-    state = world.load = LoadState(world.trace, shape, scenario.timeout)
-    gateway = f"http://{runner.host.host}:{runner.host.gateway_port}/g/{world.session_id}"
     user_file = None
     if load.locustfile is not None:
         base = Path(scenario.source).parent if scenario.source else Path.cwd()
@@ -76,9 +73,8 @@ def run_load(runner: Runner, scenario: Scenario, agent: Agent, world: RunWorld,
         service = AgentService(agent, env, scenario.memory)
         try:
             with service:
-                state.agent_url = service.url
                 begin = world.trace.now()
-                locust = run_locust(load, tasks, gateway, scenario.timeout, Path(tmp),
+                locust = run_locust(load, tasks, service.url, scenario.timeout, Path(tmp),
                                     world.trace.now, user_file=user_file,
                                     workers=options.workers, master=options.master)
                 end = world.trace.now()
@@ -92,23 +88,42 @@ def run_load(runner: Runner, scenario: Scenario, agent: Agent, world: RunWorld,
             begin = end = world.trace.now()
             locust = LocustResult([], error="not started: the agent service did not start")
             log = service.log()
-        finally:
-            runner.host.call(state.close())
-    if len(state.requests) + state.dropped >= len(tasks) and locust.error is None:
+    requests = [user_request(r, shape) for r in locust.requests]
+    requests.sort(key=lambda r: r.start)
+    if len(requests) >= len(tasks) and locust.error is None:
         locust.error = (f"the users sent all {len(tasks)} tasks rendered for the run and then "
                         f"waited: the figures understate what the agent could take")
     if locust.error and status == "completed":
         error = locust.error
-    answers = [r.answer for r in state.requests if r.answer]
+    answers = [r.answer for r in requests if r.answer]
     joined = "\n".join(answers)[:MAX_JOINED]
-    ok = sum(1 for r in state.requests if r.ok)
-    summary = f"{ok} of {len(state.requests)} user requests answered"
+    ok = sum(1 for r in requests if r.ok)
+    summary = f"{ok} of {len(requests)} user requests answered"
     outcome = Outcome(status, joined if status == "completed" else None,
                       error or (None if status == "completed" else summary), None,
                       time.monotonic() - started, log)
-    data = LoadData(load, {t.ticket: t for t in tasks}, list(state.requests),
-                    dict(world.conversations.live), locust, begin, end, state.dropped)
+    data = LoadData(load, {t.ticket: t for t in tasks}, requests,
+                    dict(world.conversations.live), locust, begin, end)
     return outcome, data
+
+
+def user_request(record: dict[str, Any], shape: RequestShape) -> UserRequest:
+    """A request as a Locust user recorded it, its answer read the way the scenario says."""
+    def number(key: str) -> float | None:
+        value = record.get(key)
+        return float(value) if isinstance(value, int | float) else None
+
+    status = record.get("status")
+    request = UserRequest(
+        record.get("ticket") if isinstance(record.get("ticket"), str) else None,
+        number("start") or 0.0, number("end"), status if isinstance(status, int) else 0,
+        error=str(record["error"]) if record.get("error") is not None else None,
+        first_byte=number("first_byte"),
+        chunks=record["chunks"] if isinstance(record.get("chunks"), int) else 0)
+    text = record.get("text")
+    if request.ok and isinstance(text, str):
+        request.answer = shape.read(text)
+    return request
 
 
 def judge_goal(scenario: Scenario, ctx: CheckContext, data: LoadData) -> GoalResult:
@@ -172,7 +187,7 @@ def judge_steps(scenario: Scenario, ctx: CheckContext, data: LoadData,
             window = Trace(events=[e for e in ctx.trace.events if start <= e.start < end],
                            t0=ctx.trace.t0)
             sub = LoadData(load, data.tasks, requests, data.conversations, data.locust,
-                           start, end, 0, goal_met={r.ticket: data.goal_met[r.ticket]
+                           start, end, goal_met={r.ticket: data.goal_met[r.ticket]
                                                     for r in requests
                                                     if r.ticket in data.goal_met},
                            baseline_calls_per_request=data.baseline_calls_per_request,

@@ -85,6 +85,8 @@ class LoadDoc(BaseModel):
                                                       "\"{task}\" is replaced by the task")
     answer: str = Field("output", description="the key of the answer in the JSON reply "
                                               "(empty: the whole reply body)")
+    stream: bool = Field(False, description="the agent streams its answers: measure the time "
+                                            "to the first byte and per token")
     goal_share: float = Field(0.9, ge=0, le=1, description="the share of user requests that "
                                                            "must meet the goal")
     prices: PricesDoc | None = None

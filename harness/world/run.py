@@ -19,7 +19,6 @@ from .state import ToolState
 
 if TYPE_CHECKING:
     from ..llm.turns import Turn
-    from ..load.gateway import LoadState
     from ..scenario import Scenario
 
 
@@ -40,8 +39,6 @@ class RunWorld:
         self.cursor = ScriptCursor(scenario.script)
         #: Under load: the conversations within this one session (else None).
         self.conversations: Conversations | None = None
-        #: Under load: what the gateway between Locust and the agent records (else None).
-        self.load: LoadState | None = None
         self.capacity = Capacity(scenario.capacity, self.trace)
         self.closed = threading.Event()
         self.faults = RunFaults(scenario.faults, seed, self.trace)
