@@ -222,10 +222,13 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
         await response.prepare(request)
         if first_delay:
             await asyncio.sleep(first_delay)
-        for frame, is_token in api.events(reply, meta):
-            if is_token and token_delay:
-                await asyncio.sleep(token_delay)
-            await response.write(frame)
+        if not token_delay:  # nothing to pace: the events go out in one write
+            await response.write(b"".join(frame for frame, _ in api.events(reply, meta)))
+        else:
+            for frame, is_token in api.events(reply, meta):
+                if is_token:
+                    await asyncio.sleep(token_delay)
+                await response.write(frame)
         await response.write_eof()
         return response
     finally:
