@@ -181,7 +181,10 @@ class Agent:
                 f"under load the harness needs an agent that serves many tasks: a Python "
                 f"callable (module:attr) or a service (serve:COMMAND)")
         if self.kind == "service":
-            return shlex.split(self.target)
+            try:
+                return shlex.split(self.target)
+            except ValueError as exc:
+                raise AgentConfigError(f"agent {self.name!r}: bad command: {exc}") from None
         return [sys.executable, "-m", "harness._agent_service", self.target]
 
 

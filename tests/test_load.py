@@ -270,6 +270,8 @@ def test_an_exec_agent_under_load_is_a_clear_error(runner: Runner, tmp_path: Pat
     with pytest.raises(AgentConfigError, match="runs one task and exits; under load the "
                                                "harness needs an agent that serves many"):
         _load_run(runner, tmp_path, "cmd=exec:true")
+    with pytest.raises(AgentConfigError, match="bad command: No closing quotation"):
+        _load_run(runner, tmp_path, "svc=serve:node 'agent.js")
 
 
 def test_a_service_that_dies_at_start_is_a_crashed_run_with_its_last_words(

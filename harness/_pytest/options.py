@@ -72,8 +72,9 @@ def add_options(parser: pytest.Parser) -> None:
                          "'random' (default: the chaos_seed ini value, else 0)")
     group.addoption("--chaos-agent", action="append", default=[], metavar="NAME=module:attr",
                     help="an agent under test (repeatable): NAME=module:attr for a Python "
-                         "callable run(task, env), NAME=exec:COMMAND for a command; replaces "
-                         "the chaos_agents ini list")
+                         "callable run(task, env), NAME=exec:COMMAND for a command, "
+                         "NAME=serve:COMMAND for a service on $CHAOS_AGENT_PORT; replaces the "
+                         "chaos_agents ini list")
     group.addoption("--chaos-results", default=None, metavar="PATH",
                     help="where to write results.json (default: reports/results.json under "
                          "the rootdir)")
@@ -112,7 +113,8 @@ def add_options(parser: pytest.Parser) -> None:
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")
     parser.addini("chaos_agents", type="linelist", default=[],
-                  help="agents under test, one NAME=module:attr (or NAME=exec:COMMAND) a line")
+                  help="agents under test, one NAME=module:attr (or NAME=exec:COMMAND, "
+                       "NAME=serve:COMMAND) a line")
     parser.addini("chaos_paths", type="paths", default=[],
                   help="folders whose *.yaml files are chaos scenarios")
     parser.addini("chaos_seed", type="string", default="0", help="default --chaos-seed")
