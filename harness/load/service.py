@@ -19,7 +19,6 @@ from typing import Any
 
 from ..agents import Agent, AgentEnv, Capture, agent_environ, mb, read_status, stop, supervise
 from ..checks.base import Outcome
-from ..errors import AgentConfigError
 
 #: Seconds a service has to start listening.
 SERVICE_START = 30.0
@@ -84,7 +83,6 @@ class AgentService:
         self.proc: Any = None
         self.capture: Capture | None = None
         self.started = 0.0
-        self.ready_after: float | None = None
 
     @property
     def url(self) -> str:
@@ -115,7 +113,6 @@ class AgentService:
                                     f"{self.port}: {self.last_words()}")
             with contextlib.suppress(OSError), socket.create_connection(
                     ("127.0.0.1", self.port), timeout=0.2):
-                self.ready_after = time.monotonic() - self.started
                 return
             time.sleep(0.02)
         raise ServiceFailed(f"the service did not listen on port {self.port} within "
@@ -188,8 +185,6 @@ def serve_once(agent: Agent, env: AgentEnv, task: str | list[str], timeout: floa
     except ServiceFailed as exc:
         return Outcome("crashed", None, str(exc), None, time.monotonic() - started,
                        service.log())
-    except AgentConfigError:
-        raise
     duration = time.monotonic() - started
     if 200 <= status < 300:
         return Outcome("completed", shape.read(text), None, 0, duration, service.log())
