@@ -23,7 +23,28 @@ def test_fresh_records_match_their_schemas(name: str) -> None:
     state = ToolState(CATALOG.tools[name], seed=1)
     for rname, resource in state.api.resources.items():
         for record in state.records[rname]:
-            jsonschema.validate(record, resource.schema_)
+            jsonschema.validate(record, resource.schema_,
+                                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+
+@pytest.mark.parametrize("email, valid", [("", False), ("not an address", False),
+                                          ("ana@example.org", True)])
+def test_records_valid_enforces_formats(email: str, valid: bool) -> None:
+    """A customer's email overwritten with "" is a corrupted record: ``format: email`` holds."""
+    from harness.checks.base import CheckContext, Outcome
+    from harness.checks.records_valid import RecordsValid
+    from harness.trace import Trace
+
+    trace = Trace()
+    crm = ToolState(CATALOG.tools["crm"], 1)
+    event = trace.add("tool", {"tool": "crm", "operation": "update_customer", "status": 200})
+    assert crm.call("update_customer", {"customer_id": "C-002", "email": email}, event.id)[0] == 200
+    verdict = RecordsValid().evaluate(CheckContext(trace, {"crm": crm}, Outcome("completed", "ok"),
+                                          CATALOG, 20))
+    assert verdict.passed is valid, verdict.message
+    if not valid:
+        assert "crm.customers.C-002: email:" in verdict.message and "'email'" in verdict.message
+        assert verdict.evidence == [event.id]
 
 
 @pytest.mark.parametrize("name", sorted(CATALOG.tools))

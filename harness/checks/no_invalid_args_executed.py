@@ -5,10 +5,13 @@ from typing import Any
 from .base import Check, CheckContext, Verdict, describe_call
 
 
-def schema_errors(schema: dict[str, Any], args: Any) -> list[str]:
+def schema_errors(schema: dict[str, Any], args: Any, formats: bool = False) -> list[str]:
+    """What in ``args`` breaks ``schema``; with ``formats``, ``format:`` (email, date-time,
+    uri…) is enforced too, by jsonschema's format checker."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(schema)
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER if formats else None
+    validator = jsonschema.Draft202012Validator(schema, format_checker=checker)
     return [f"{'/'.join(map(str, e.absolute_path)) or '(arguments)'}: {e.message}"
             for e in validator.iter_errors(args)]
 

@@ -7,8 +7,9 @@ from .no_invalid_args_executed import schema_errors
 
 
 class RecordsValid(Check):
-    """No stored record breaks its resource's schema after the run: nothing was corrupted
-    (in ``tool`` only, if given)."""
+    """No stored record breaks its resource's schema after the run, formats included (an
+    ``email`` field must hold an email address): nothing was corrupted (in ``tool`` only, if
+    given)."""
 
     key = "records_valid"
     shorthand = "tool"
@@ -27,7 +28,7 @@ class RecordsValid(Check):
                 continue
             for rname, resource in state.api.resources.items():
                 for record in state.records[rname]:
-                    errors = schema_errors(resource.schema_, record)
+                    errors = schema_errors(resource.schema_, record, formats=True)
                     if not errors:
                         continue
                     key = record.get(resource.key, "?")
