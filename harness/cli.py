@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import ScenarioError
+
+if TYPE_CHECKING:
+    from .world.catalog import Catalog
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,19 +31,39 @@ def _scenario_files(paths: tuple[Path, ...]) -> list[Path]:
     return files
 
 
+_MOCKS = click.option("--mocks", "mocks", multiple=True, metavar="DIR",
+                      type=click.Path(path_type=Path, file_okay=False),
+                      help="a folder of your own tool APIs (DIR/tools/*.yaml) and payloads, "
+                           "as --chaos-mocks (repeatable)")
+
+
+def _catalog(mocks: tuple[Path, ...]) -> Catalog:
+    """The catalog with the user's folders; every mistake in them printed, then exit 1."""
+    from .world.catalog import get_catalog
+
+    try:
+        return get_catalog(mocks)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--allow-remote", is_flag=True,
               help="accept upstreams that are not on this machine (as --chaos-allow-remote)")
-def validate(paths: tuple[Path, ...], allow_remote: bool) -> None:
+@_MOCKS
+def validate(paths: tuple[Path, ...], allow_remote: bool, mocks: tuple[Path, ...]) -> None:
     """Check scenario files (or folders of them); list every mistake as FILE:LINE:COL."""
     from .scenario import load_scenario
 
+    catalog = _catalog(mocks)
     files = _scenario_files(paths)
     bad = 0
     for file in files:
         try:
-            load_scenario(file, allow_remote=allow_remote)
+            load_scenario(file, catalog, allow_remote=allow_remote)
         except ScenarioError as exc:
             bad += 1
             for problem in exc.problems:
@@ -108,43 +132,101 @@ def toxiproxy(host: str, port: int) -> None:
         sys.exit(1)
 
 
+_LISTS = ("behaviours", "goals", "faults", "checks", "tools", "payloads", "scenarios")
+
+
 @main.command(name="list")
-def list_() -> None:
-    """List the model behaviours, goals, faults, checks, tool APIs and built-in scenarios."""
+@click.argument("what", required=False, type=click.Choice(_LISTS))
+@click.argument("name", required=False)
+@_MOCKS
+def list_(what: str | None, name: str | None, mocks: tuple[Path, ...]) -> None:
+    """List the model behaviours, goals, faults, checks, tool APIs, payloads and built-in
+    scenarios (or only WHAT). ``list tools [NAME]`` prints each tool API's operations with
+    their arguments."""
     from ._paths import builtin_scenarios
+    from ._registry import did_you_mean
     from .checks import CHECKS
+    from .faults import FAULTS
+    from .goals import GOALS
     from .llm import behaviours  # noqa: F401 - registers the behaviours
     from .llm.turns import TURNS
-    from .world.catalog import get_catalog
+
+    catalog = _catalog(mocks)
+    if name is not None and what != "tools":
+        raise click.UsageError("a NAME is only for 'list tools NAME'")
+    if what == "tools":
+        if name is not None and name not in catalog.tools:
+            names = sorted(catalog.tools)
+            raise click.UsageError(f"no tool API {name!r}{did_you_mean(name, names)}; tool "
+                                   f"APIs: {', '.join(names)}")
+        for api_name in [name] if name else sorted(catalog.tools):
+            click.echo(describe_api(catalog, api_name))
+        return
 
     def first_line(doc: str | None) -> str:
         return " ".join((doc or "").strip().split())
 
-    click.echo("model behaviours (llm: turns):")
-    for key in TURNS:
-        click.echo(f"  {key:24} {first_line(TURNS.get(key).__doc__)}")
-    from .faults import FAULTS
-    from .goals import GOALS
+    sections: list[tuple[str, str, list[tuple[str, str]]]] = [
+        ("behaviours", "model behaviours (llm: turns)",
+         [(k, first_line(TURNS.get(k).__doc__)) for k in TURNS]),
+        ("goals", "goals (goal:)", [(k, first_line(GOALS.get(k).__doc__)) for k in GOALS]),
+        ("faults", "faults (faults:)", [(k, first_line(FAULTS.get(k).__doc__)) for k in FAULTS]),
+        ("checks", "checks (expect:)", [(k, first_line(CHECKS.get(k).__doc__)) for k in CHECKS]),
+        ("tools", "tool APIs (tools:; 'agent-chaos list tools NAME' for operations)",
+         [(n, catalog.tools[n].description) for n in sorted(catalog.tools)]),
+        ("payloads", "injection payloads (injections: payload)",
+         [(p, "") for p in sorted(catalog.injections)]),
+        ("scenarios", "built-in scenarios",
+         [(p.stem, "") for p in sorted(builtin_scenarios().glob("*.yaml"))]),
+    ]
+    first = True
+    for key, title, rows in sections:
+        if what not in (None, key):
+            continue
+        if not first:
+            click.echo("")
+        first = False
+        click.echo(f"{title}:")
+        for row, text in rows:
+            click.echo(f"  {row:24} {text}".rstrip())
 
-    click.echo("\ngoals (goal:):")
-    for key in GOALS:
-        click.echo(f"  {key:24} {first_line(GOALS.get(key).__doc__)}")
-    click.echo("\nfaults (faults:):")
-    for key in FAULTS:
-        click.echo(f"  {key:24} {first_line(FAULTS.get(key).__doc__)}")
-    click.echo("\nchecks (expect:):")
-    for key in CHECKS:
-        click.echo(f"  {key:24} {first_line(CHECKS.get(key).__doc__)}")
-    catalog = get_catalog()
-    click.echo("\ntool APIs (tools:):")
-    for name, api in sorted(catalog.tools.items()):
-        click.echo(f"  {name:24} {api.description}")
-    click.echo("\ninjection payloads (injections: payload):")
-    for pid in sorted(catalog.injections):
-        click.echo(f"  {pid}")
-    click.echo("\nbuilt-in scenarios:")
-    for path in sorted(builtin_scenarios().glob("*.yaml")):
-        click.echo(f"  {path.stem}")
+
+def describe_api(catalog: Catalog, name: str) -> str:
+    """One tool API for ``list tools``: where it is defined, its resources, and each
+    operation as a signature (``?`` marks an optional argument) with its hints."""
+    api = catalog.tools[name]
+    lines = [f"{name}: {api.description}", f"  defined in {catalog.files[name]}"]
+    for rname, res in api.resources.items():
+        count = len(res.records) + (res.generate.count if res.generate else 0)
+        marks = "".join(f"; {kind} {', '.join(fields)}" for kind, fields in
+                        (("pii", res.pii), ("canaries", res.canaries)) if fields)
+        lines.append(f"  resource {rname} (key {res.key}, {count} records{marks})")
+    for oname, op in api.operations.items():
+        params = op.parameters.get("properties", {})
+        required = set(op.parameters.get("required", []))
+        args = ", ".join(f"{arg}{'' if arg in required else '?'}: {_type_of(schema)}"
+                         for arg, schema in params.items())
+        hints = [h for h, on in (("read-only", op.annotations.readOnlyHint),
+                                 ("destructive", op.annotations.destructiveHint),
+                                 ("idempotent", op.annotations.idempotentHint),
+                                 ("moves money", op.moves_money),
+                                 ("hidden", op.hidden)) if on]
+        tail = f"  [{', '.join(hints)}]" if hints else ""
+        lines.append(f"  {oname}({args}) -> {op.action.value} {op.resource}{tail}")
+        if op.description:
+            lines.append(f"      {op.description}")
+    return "\n".join(lines)
+
+
+def _type_of(schema: Any) -> str:
+    if not isinstance(schema, dict):
+        return "any"
+    if "enum" in schema:
+        return " | ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type", "any")
+    if kind == "array":
+        return f"list[{_type_of(schema.get('items'))}]"
+    return "|".join(kind) if isinstance(kind, list) else str(kind)
 
 
 if __name__ == "__main__":

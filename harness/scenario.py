@@ -237,7 +237,7 @@ def parse_scenario(data: Any, filename: str = "<scenario>", positions: Positions
     if goal is not None:
         # A list is all_of written short: its items sit right under 'goal'.
         prefix: FieldPath = ("goal",) if isinstance(data["goal"], list) else ("goal", goal.key)
-        for path, message in goal.validate_against(doc.tools, catalog):
+        for path, message in goal.validate_against(known_tools(doc, catalog), catalog):
             out.add((*prefix, *path), message)
     if out.problems or script is None or goal is None:
         raise ScenarioError(out.problems)
@@ -353,6 +353,7 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
                   faults: list[Fault], out: _Collector) -> None:
     """Names that refer to the catalog (tools, payloads, records) must exist."""
     _check_tool_names(doc.tools, catalog, out)
+    tools = known_tools(doc, catalog)
     for name, address in doc.upstreams.items():
         if not _UPSTREAM_NAME.match(name) or name == "llm" or name in doc.tools:
             out.add(("upstreams", name), f"an upstream's name is lower-case letters, digits and "
@@ -363,7 +364,7 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
                                          f"(got {address!r})")
     if len(faults) == len(doc.faults):
         for i, fault in enumerate(faults):
-            for fname, message in fault.validate_against(doc.tools, list(doc.upstreams),
+            for fname, message in fault.validate_against(tools, list(doc.upstreams),
                                                          catalog):
                 out.add(("faults", i, fault.key, fname), message)
     for name in doc.capacity:
@@ -381,14 +382,14 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
             valid = ", ".join(sorted(catalog.injections))
             out.add((*path, "payload"), f"unknown payload {inj.payload!r}; valid payloads: {valid}")
         tool, resource, _key, _field = inj.into.split(".")
-        if tool not in doc.tools:
+        if tool not in tools:
             out.add((*path, "into"), f"tool API {tool!r} is not in this scenario's tools "
-                                     f"({', '.join(doc.tools) or 'none'})")
+                                     f"({', '.join(tools) or 'none'})")
         elif resource not in catalog.tools[tool].resources:
             valid = ", ".join(sorted(catalog.tools[tool].resources))
             out.add((*path, "into"), f"{tool} has no resource {resource!r}; valid: {valid}")
     for i, check in enumerate(checks):
-        for message in check.validate_against(doc.tools, catalog):
+        for message in check.validate_against(tools, catalog):
             out.add(("expect", i, check.key), message)
         if check.needs_load and doc.load is None:
             out.add(("expect", i, check.key), f"{check.key} judges a run under load: add a "
@@ -397,6 +398,12 @@ def _cross_checks(doc: ScenarioDoc, catalog: Catalog, checks: list[Check],
         elif doc.load is not None:
             for message in check.validate_load(doc.load):
                 out.add(("expect", i, check.key), message)
+
+
+def known_tools(doc: ScenarioDoc, catalog: Catalog) -> list[str]:
+    """The scenario's tool APIs that the catalog has (the others are reported once, under
+    ``tools``; what refers to them is not judged again)."""
+    return [t for t in doc.tools if t in catalog.tools]
 
 
 def unknown_tool_api(name: str, tools: list[str]) -> str:
@@ -420,6 +427,8 @@ def _check_load(doc: ScenarioDoc, catalog: Catalog, out: _Collector) -> None:
         if tool not in doc.tools:
             out.add(("load", "records"), unknown_tool_api(tool, doc.tools))
             return
+        if tool not in catalog.tools:
+            return  # reported under tools
         resources = catalog.tools[tool].resources
         if resource not in resources:
             out.add(("load", "records"), f"{tool} has no resource {resource!r}; valid: "

@@ -27,7 +27,8 @@ class ScenarioFile(pytest.File):
 
         session = ChaosSession.get(self.config)
         try:
-            scenario = load_scenario(self.path, allow_remote=session.allow_remote)
+            scenario = load_scenario(self.path, session.catalog,
+                                     allow_remote=session.allow_remote)
         except ScenarioError as exc:
             # An item, not a collection error: the rest of the suite still runs.
             yield ScenarioErrorItem.from_parent(self, name=self.path.stem, error=exc)

@@ -109,6 +109,10 @@ def add_options(parser: pytest.Parser) -> None:
                     metavar="HOST:PORT",
                     help="where that Locust master listens for its workers (default "
                          "127.0.0.1:5557; another interface needs --chaos-allow-remote)")
+    group.addoption("--chaos-mocks", action="append", default=[], metavar="DIR",
+                    help="a folder of your own tool APIs (DIR/tools/*.yaml) and payloads "
+                         "(DIR/payloads/), added to the built-in ones (repeatable; replaces "
+                         "the chaos_mocks ini list)")
     group.addoption("--toxiproxy-url", default=None, metavar="URL",
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")
@@ -117,4 +121,7 @@ def add_options(parser: pytest.Parser) -> None:
                        "NAME=serve:COMMAND) a line")
     parser.addini("chaos_paths", type="paths", default=[],
                   help="folders whose *.yaml files are chaos scenarios")
+    parser.addini("chaos_mocks", type="paths", default=[],
+                  help="folders of your own tool APIs (tools/*.yaml) and payloads, added to "
+                       "the built-in ones")
     parser.addini("chaos_seed", type="string", default="0", help="default --chaos-seed")

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..agents import Agent
     from ..runner import Runner
     from ..servers import ServerHost
+    from ..world.catalog import Catalog
 
 _KEY = pytest.StashKey["ChaosSession"]()
 
@@ -155,6 +156,21 @@ class ChaosSession:
             self._host.close()
             self._host = None
 
+    def mock_dirs(self) -> tuple[Path, ...]:
+        given = self.config.getoption("chaos_mocks")
+        if given:
+            return tuple(Path(self.config.invocation_params.dir, p).resolve() for p in given)
+        return tuple(Path(p).resolve() for p in self.config.getini("chaos_mocks"))
+
+    @property
+    def catalog(self) -> Catalog:
+        """The built-in tool APIs and payloads plus the user's (``ScenarioError`` for a
+        mistake in one of the user's files: each scenario reports it, the rest of the suite
+        runs)."""
+        from ..world.catalog import get_catalog
+
+        return get_catalog(self.mock_dirs())
+
     @property
     def runner(self) -> Runner:
         if self._runner is None:
@@ -163,7 +179,7 @@ class ChaosSession:
             from ..servers import ServerHost
 
             self._host = ServerHost()
-            self._runner = Runner(self._host, self.seed,
+            self._runner = Runner(self._host, self.seed, self.catalog,
                                   toxiproxy_url=self.config.getoption("toxiproxy_url"),
                                   load_options=LoadOptions(
                                       self.config.getoption("chaos_load_workers"),

@@ -129,11 +129,17 @@ class ToolState:
         return status, body, False
 
     def _call(self, name: str, args: dict[str, Any], event: str) -> tuple[int, dict[str, Any]]:
-        """Sloppy like many real APIs: arguments are not validated against any schema, so
-        absurd or broken values are stored."""
+        """Sloppy like many real APIs unless the API says ``sloppy: false``: arguments are not
+        validated against any schema, so absurd or broken values are stored."""
         op = self.api.operations.get(name)
         if op is None:
             return 404, {"error": f"unknown tool {name!r}"}
+        if not self.api.sloppy:
+            from ..checks.no_invalid_args_executed import schema_errors
+
+            errors = schema_errors(op.parameters, args, formats=True)
+            if errors:
+                return 422, {"error": f"invalid arguments: {'; '.join(errors[:3])}"}
         resource = self.api.resources[op.resource]
         rows = self.records[op.resource]
         if op.action is Action.GET:
