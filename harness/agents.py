@@ -66,6 +66,9 @@ class AgentEnv:
     scenario: str = ""
     #: The scenario's upstreams (the agent's own dependencies): name → proxy ``host:port``.
     upstreams: dict[str, str] = field(default_factory=dict)
+    #: The run's tool APIs as one MCP server (streamable HTTP), and each API as its own.
+    mcp_url: str = ""
+    mcp_urls: dict[str, str] = field(default_factory=dict)
 
     @property
     def anthropic_base_url(self) -> str:
@@ -93,6 +96,8 @@ class AgentEnv:
             "CHAOS_SEED": str(self.seed),
             "CHAOS_TIMEOUT": repr(self.timeout),
             "CHAOS_SCENARIO": self.scenario,
+            "CHAOS_MCP_URL": self.mcp_url,
+            "CHAOS_MCP_URLS": json.dumps(self.mcp_urls, sort_keys=True),
         }
         for name, url in self.tool_urls.items():
             env[f"CHAOS_TOOL_{name.upper()}_URL"] = url
@@ -112,6 +117,7 @@ class AgentEnv:
             seed=int(e["CHAOS_SEED"]), timeout=float(e["CHAOS_TIMEOUT"]),
             scenario=e.get("CHAOS_SCENARIO", ""),
             upstreams=json.loads(e.get("CHAOS_UPSTREAMS", "{}")),
+            mcp_url=e.get("CHAOS_MCP_URL", ""), mcp_urls=json.loads(e.get("CHAOS_MCP_URLS", "{}")),
         )
 
 

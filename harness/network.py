@@ -111,17 +111,30 @@ class Network:
 
 
 class RunToxics:
-    """Switches a run's network faults on and off as toxics on its proxies."""
+    """Switches a run's network faults on and off as toxics on its proxies. A fault on one of
+    ``mirror`` (the tool APIs) applies to proxy ``to`` as well (the combined MCP endpoint,
+    which carries every tool API's calls on one connection)."""
 
-    def __init__(self, network: Network, session: str) -> None:
+    def __init__(self, network: Network, session: str, mirror: set[str] | None = None,
+                 to: str = "") -> None:
         self.client = network.client
         self.network = network
         self.session = session
+        self.mirror = mirror or set()
+        self.to = to
+
+    def _proxies(self, service: str) -> list[str]:
+        names = [self.network.proxy_name(self.session, service)]
+        if service in self.mirror and self.to:
+            names.append(self.network.proxy_name(self.session, self.to))
+        return names
 
     def add(self, service: str, name: str, fault: NetworkFault) -> None:
-        self.client.add_toxic(self.network.proxy_name(self.session, service), fault.key,
-                              stream=fault.stream, toxicity=fault.toxicity,
-                              attributes=fault.attributes(), name=name)
+        for proxy in self._proxies(service):
+            self.client.add_toxic(proxy, fault.key, stream=fault.stream,
+                                  toxicity=fault.toxicity, attributes=fault.attributes(),
+                                  name=name)
 
     def remove(self, service: str, name: str) -> None:
-        self.client.remove_toxic(self.network.proxy_name(self.session, service), name)
+        for proxy in self._proxies(service):
+            self.client.remove_toxic(proxy, name)

@@ -32,6 +32,8 @@ RESULTS_VERSION = 1
 LOAD_TRACE = 300
 #: The approval service's proxy (no upstream name can start with "_").
 APPROVALS = "_approvals"
+#: The proxy of the run's combined MCP endpoint (env.mcp_url).
+MCP = "_mcp"
 
 
 @dataclass
@@ -245,6 +247,8 @@ class Runner:
                 **{t: f"{local}:{self.host.tools_port}" for t in scenario.tools},
                 # The human in the loop too: every service the agent reaches is behind a proxy.
                 APPROVALS: f"{local}:{self.host.tools_port}",
+                # All the run's tool APIs as one MCP server (each API's own is behind its proxy).
+                MCP: f"{local}:{self.host.tools_port}",
                 **scenario.upstreams,
             })
             env = AgentEnv(
@@ -255,8 +259,11 @@ class Runner:
                 approval_url=f"http://{listens[APPROVALS]}/s/{session}/_approvals",
                 session_id=session, seed=seed, timeout=scenario.timeout, scenario=scenario.name,
                 upstreams={u: listens[u] for u in scenario.upstreams},
+                mcp_url=f"http://{listens[MCP]}/s/{session}/mcp",
+                mcp_urls={t: f"http://{listens[t]}/s/{session}/{t}/mcp" for t in scenario.tools},
             )
-            world.faults.control = RunToxics(network, session)
+            world.faults.control = RunToxics(network, session, mirror=set(scenario.tools),
+                                             to=MCP)
             self.host.call(world.faults.start())
             load = None
             if scenario.load is not None:

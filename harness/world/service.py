@@ -13,7 +13,10 @@ The protocol any agent can speak:
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -25,7 +28,10 @@ from ..trace import clip
 
 if TYPE_CHECKING:
     from ..servers import ServerHost
+    from .capacity import Refusal
+    from .catalog import Operation
     from .run import RunWorld
+    from .state import ToolState
 
 
 def tools_app(host: ServerHost) -> web.Application:
@@ -49,87 +55,18 @@ def tools_app(host: ServerHost) -> web.Application:
 
     async def call(request: web.Request) -> web.StreamResponse:
         run = find(request)
-        tool = request.match_info["tool"]
-        operation = request.match_info["operation"]
-        start = run.trace.now()
         payload = await request.read()
-        refused = run.capacity.enter(tool)
-        raw = payload.decode("utf-8", errors="replace")
-        data: dict[str, Any] = {"tool": tool, "operation": operation}
-        problem = "the request body must be a JSON object of arguments"
-        try:
-            args = loads_strict(payload) if raw.strip() else {}
-        except BadJSON as exc:
-            args, problem = None, f"{problem}: {exc}"
-        if run.conversations is not None:
-            data["conversation"] = run.conversations.attribute(operation, args)
-        state = run.tools.get(tool)
-        op = state.api.operations.get(operation) if state else None
-        if refused is not None:  # over the API's capacity: refused before anything else
-            data.update(arguments=clip(args if isinstance(args, dict) else raw),
-                        listed=bool(op and not op.hidden), status=refused.status,
-                        response=refused.body, capacity=refused.which)
-            if "Retry-After" in refused.headers:
-                data["retry_after"] = float(refused.headers["Retry-After"])
-            event = run.trace.add("tool", data, start)
-            event.end = run.trace.now()
-            if run.conversations is not None:
-                run.conversations.settled(operation, args, data)
-            return web.Response(status=refused.status, body=refused.payload(),
-                                content_type="application/json", headers=refused.headers)
-        try:
-            return await _serve(run, tool, operation, request, data, args, raw, problem, start)
-        finally:
-            run.capacity.leave(tool)
-            if run.conversations is not None:
-                run.conversations.settled(operation, args, data)
-
-    async def _serve(run: RunWorld, tool: str, operation: str, request: web.Request,
-                     data: dict[str, Any], args: Any, raw: str, problem: str,
-                     start: float) -> web.StreamResponse:
-        hits = await run.faults.on_call(tool, operation)
-        state = run.tools.get(tool)
-        op = state.api.operations.get(operation) if state else None
-        event = run.trace.add("tool", data, start)
-        if hits:
-            data.update(faults=[h.event for h in hits], effect=worst_effect(hits))
-        http = next((h.fault for h in hits if isinstance(h.fault, HttpFault)), None)
-        key = request.headers.get("Idempotency-Key")
-        if key is not None:
-            data["idempotency_key"] = key
-        try:
-            if http is not None and not http.commits:
-                refusal = http.refusal(llm=False)
-                data.update(arguments=clip(args if isinstance(args, dict) else raw),
-                            listed=bool(op and not op.hidden))
-                if refusal is None:
-                    data.update(status=0, hang=True)
-                else:
-                    data.update(status=refusal.status, response=json.loads(refusal.body))
-                    if refusal.retry_after is not None:
-                        data["retry_after"] = refusal.retry_after
-                return await http.respond(request, refusal or Answer(504, []), run.closed)
-            if not isinstance(args, dict):
-                data.update(arguments=None, raw=clip(raw))
-                status, body = 400, {"error": problem}
-            elif state is None:
-                data.update(arguments=args)
-                status, body = 404, {"error": f"no tool API {tool!r} in this world"}
-            else:
-                data.update(arguments=clip(args))
-                status, body, replayed = state.call(operation, args, event.id, key)
-                if replayed:
-                    data["replayed"] = True
-            data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))
-            if run.conversations is not None and 200 <= status < 300 and \
-                    data.get("effect") not in ("lost", "corrupt"):
-                run.conversations.succeeded(operation, args, data)
-            answer = Answer(status, [json.dumps(body).encode()])
-            if http is not None:
-                return await http.respond(request, answer, run.closed)
+        async with tool_call(run, request.match_info["tool"], request.match_info["operation"],
+                             payload, request.headers.get("Idempotency-Key"), "http") as done:
+            if done.capacity is not None:
+                return web.Response(status=done.status, body=done.capacity.payload(),
+                                    content_type="application/json",
+                                    headers=done.capacity.headers)
+            answer = Answer(done.status or 504, [json.dumps(done.body).encode()],
+                            headers=done.headers)
+            if done.fault is not None:
+                return await done.fault.respond(request, answer, run.closed)
             return answer.response()
-        finally:
-            event.end = run.trace.now()
 
     async def approve(request: web.Request) -> web.Response:
         run = find(request)
@@ -150,7 +87,121 @@ def tools_app(host: ServerHost) -> web.Application:
         verdict = "approved" if approved else "denied by the reviewer"
         return web.json_response({"id": event.id, "approved": approved, "reason": verdict})
 
+    from .mcp import McpWorld
+
+    mcp = McpWorld(host)
+
+    async def close_mcp(app: web.Application) -> None:
+        await mcp.close()
+
+    app.on_cleanup.append(close_mcp)
+    for path in ("/s/{session}/mcp", "/s/{session}/{tool}/mcp"):
+        app.router.add_route("*", path, mcp.handle)
     app.router.add_get("/s/{session}/{tool}/tools", listing)
     app.router.add_post("/s/{session}/_approvals", approve)
     app.router.add_post("/s/{session}/{tool}/tools/{operation}", call)
     return app
+
+
+@dataclass
+class Done:
+    """What a tool call came to, before it is sent in the transport's form (HTTP or MCP)."""
+
+    status: int  # 0: no answer at all (a hang)
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+    #: The HTTP fault that spoils the answer (``respond``), if any; for a fault that does
+    #: not commit, ``status``/``body`` are its refusal.
+    fault: HttpFault | None = None
+    capacity: Refusal | None = None
+    data: dict[str, Any] = field(default_factory=dict)  # the trace event's data
+
+
+@contextlib.asynccontextmanager
+async def tool_call(run: RunWorld, tool: str, operation: str, payload: bytes,
+                    key: str | None, via: str) -> AsyncIterator[Done]:
+    """Carry out one tool call for any transport: capacity, faults, the API's state, the
+    trace event (``via``: ``http`` or ``mcp``). The event ends when the caller has sent the
+    answer (leaves the ``with``)."""
+    start = run.trace.now()
+    refused = run.capacity.enter(tool)
+    raw = payload.decode("utf-8", errors="replace")
+    data: dict[str, Any] = {"tool": tool, "operation": operation}
+    if via != "http":
+        data["via"] = via
+    problem = "the request body must be a JSON object of arguments"
+    try:
+        args = loads_strict(payload) if raw.strip() else {}
+    except BadJSON as exc:
+        args, problem = None, f"{problem}: {exc}"
+    if run.conversations is not None:
+        data["conversation"] = run.conversations.attribute(operation, args)
+    state = run.tools.get(tool)
+    op = state.api.operations.get(operation) if state else None
+    if refused is not None:  # over the API's capacity: refused before anything else
+        data.update(arguments=clip(args if isinstance(args, dict) else raw),
+                    listed=bool(op and not op.hidden), status=refused.status,
+                    response=refused.body, capacity=refused.which)
+        if "Retry-After" in refused.headers:
+            data["retry_after"] = float(refused.headers["Retry-After"])
+        event = run.trace.add("tool", data, start)
+        try:
+            yield Done(refused.status, refused.body, dict(refused.headers), capacity=refused,
+                       data=data)
+        finally:
+            event.end = run.trace.now()
+            if run.conversations is not None:
+                run.conversations.settled(operation, args, data)
+        return
+    try:
+        hits = await run.faults.on_call(tool, operation)
+        event = run.trace.add("tool", data, start)
+        try:
+            if hits:
+                data.update(faults=[h.event for h in hits], effect=worst_effect(hits))
+            yield _carry_out(run, state, op, operation, data, args, raw, problem, key, event.id,
+                             next((h.fault for h in hits if isinstance(h.fault, HttpFault)),
+                                  None))
+        finally:
+            event.end = run.trace.now()
+    finally:
+        run.capacity.leave(tool)
+        if run.conversations is not None:
+            run.conversations.settled(operation, args, data)
+
+
+def _carry_out(run: RunWorld, state: ToolState | None, op: Operation | None, operation: str,
+               data: dict[str, Any], args: Any, raw: str, problem: str, key: str | None,
+               event_id: str, http: HttpFault | None) -> Done:
+    tool = data["tool"]
+    if key is not None:
+        data["idempotency_key"] = key
+    if http is not None and not http.commits:
+        refusal = http.refusal(llm=False)
+        data.update(arguments=clip(args if isinstance(args, dict) else raw),
+                    listed=bool(op and not op.hidden))
+        if refusal is None:
+            data.update(status=0, hang=True)
+            return Done(0, None, fault=http, data=data)
+        body = json.loads(refusal.body)
+        data.update(status=refusal.status, response=body)
+        if refusal.retry_after is not None:
+            data["retry_after"] = refusal.retry_after
+        return Done(refusal.status, body, refusal.headers, fault=http, data=data)
+    replayed = False
+    if not isinstance(args, dict):
+        data.update(arguments=None, raw=clip(raw))
+        status, body = 400, {"error": problem}
+    elif state is None:
+        data.update(arguments=args)
+        status, body = 404, {"error": f"no tool API {tool!r} in this world"}
+    else:
+        data.update(arguments=clip(args))
+        status, body, replayed = state.call(operation, args, event_id, key)
+        if replayed:
+            data["replayed"] = True
+    data.update(status=status, response=clip(body), listed=bool(op and not op.hidden))
+    if run.conversations is not None and 200 <= status < 300 and \
+            data.get("effect") not in ("lost", "corrupt"):
+        run.conversations.succeeded(operation, args, data)
+    return Done(status, body, fault=http, data=data)
