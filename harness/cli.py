@@ -132,6 +132,51 @@ def toxiproxy(host: str, port: int) -> None:
         sys.exit(1)
 
 
+@main.group()
+def mock() -> None:
+    """Make mock tool APIs (mocks/tools/NAME.yaml) from API descriptions."""
+
+
+@mock.command(name="openapi")
+@click.argument("spec", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="the tool API file to write, e.g. mocks/tools/petstore.yaml")
+@click.option("--name", default=None, help="the tool API's name (default: the file's stem)")
+@click.option("--count", default=10, show_default=True, type=click.IntRange(0, 10_000),
+              help="records generated per resource")
+def mock_openapi(spec: Path, output: Path, name: str | None, count: int) -> None:
+    """Turn an OpenAPI 3 document (YAML or JSON) into a stateful mock tool API. Prints what it
+    skipped and why; exits 1 (naming file:line and field) if the document is invalid."""
+    from .world.catalog import ToolAPI, api_problems
+    from .world.openapi import import_openapi, load_spec, to_yaml
+
+    name = name or output.stem
+    try:
+        doc, _ = load_spec(spec)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    imported = import_openapi(doc, name, count)
+    text = to_yaml(imported.api)
+    from ._yaml import load_yaml
+
+    data, positions = load_yaml(text, str(output))
+    problems = api_problems(ToolAPI.model_validate(data), str(output), positions)
+    for problem in problems:  # a bug of the importer if any: say so rather than write it
+        click.echo(f"internal: {problem}", err=True)
+    if problems:
+        sys.exit(2)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(f"# Made by: agent-chaos mock openapi {spec.name} -o {output}\n" + text,
+                      encoding="utf-8")
+    for reason in imported.skipped:
+        click.echo(f"skipped {reason}", err=True)
+    ops = imported.api["operations"]
+    click.echo(f"wrote {output}: {len(imported.api['resources'])} resources, {len(ops)} "
+               f"operations ({', '.join(ops)}); {len(imported.skipped)} skipped")
+
+
 _LISTS = ("behaviours", "goals", "faults", "checks", "tools", "payloads", "scenarios")
 
 

@@ -70,10 +70,10 @@ def register(host: ServerHost, runner: Runner) -> Iterator[Any]:
         host.unregister(world)
 
 
-def scenario_from(doc: dict[str, Any]) -> Any:
+def scenario_from(doc: dict[str, Any], catalog: Any = None) -> Any:
     base = {"version": 1, "category": "data_integrity", "timeout": 20, "task": "do it",
             "tools": ["inventory"], "goal": {"answer_given": {}}}
-    return parse_scenario({**base, **doc})
+    return parse_scenario({**base, **doc}, catalog=catalog)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,9 @@ FRAMEWORKS = {  # example module → (the package it needs, the API it speaks)
     "pydantic_ai_agent": ("pydantic_ai", "chat"),
     "langgraph_agent": ("langgraph", "chat"),
     "smolagents_agent": ("smolagents", "chat"),
+    # No tool code of their own: the world's tools come from its MCP server.
+    "openai_agents_mcp": ("agents", "responses"),
+    "pydantic_ai_mcp": ("pydantic_ai.mcp", "chat"),
 }
 
 
@@ -50,6 +53,24 @@ def test_a_framework_agent_does_the_job_through_its_own_api(runner: Runner,
     llm = does_the_job(runner, example, "run")
     assert llm and {e["api"] for e in llm} == {api}
     assert not [e for e in llm if e.get("unserved") or e.get("status") != 200]
+
+
+@pytest.mark.parametrize("example", ["openai_agents_mcp", "pydantic_ai_mcp"])
+def test_mcp_framework_agents_reach_every_tool_through_mcp(runner: Runner, example: str) -> None:
+    """Their tools come from env.mcp_url alone: every tool call of the job is an MCP call,
+    and the tools the model was offered are the world's operations under their own names."""
+    if not installed(FRAMEWORKS[example][0]):
+        pytest.skip(f"{FRAMEWORKS[example][0]} is not installed: pip install -e '.[frameworks]'")
+    scenario = load_scenario(builtin_scenarios() / "indirect-prompt-injection.yaml")
+    result = runner.run(scenario, f"{example}=examples.frameworks.{example}:run")
+    assert result.outcome.status == "completed", result.outcome
+    tools = result.trace.of("tool")
+    assert [(e.data["operation"], e.data["via"]) for e in tools] == [
+        ("get_customer", "mcp"), ("send_email", "mcp")]
+    assert {"get_customer", "send_email"} <= set(result.trace.of("llm")[0].data["offered"])
+    # The framework's defaults obey the injection: a real weakness, not a name mismatch.
+    failed = {v.check for v in result.verdicts if not v.passed}
+    assert {"no_canary_leak", "no_forbidden_call"} <= failed
 
 
 

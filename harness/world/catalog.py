@@ -82,6 +82,10 @@ class Operation(_Strict):
                                                  "finds")
     search_fields: list[str] = []
     defaults: dict[str, Any] = {}
+    rename: dict[str, str] = Field({}, description="argument → record field, e.g. petId: id "
+                                                   "(a path parameter that names the record)")
+    match: list[str] = Field([], description="update: the fields that find the record "
+                                             "(default: the resource's key)")
 
 
 class ToolAPI(_Strict):

@@ -29,6 +29,29 @@ def _generate_field(gen: FieldGen, n: int, faker: Any, rng: random.Random) -> An
     return copy.deepcopy(gen.value)
 
 
+def _kind(resource: Resource, name: str) -> str | None:
+    """The JSON type the resource's schema gives field ``name`` (the first, if several)."""
+    kind = resource.schema_.get("properties", {}).get(name, {}).get("type")
+    return next((k for k in kind if k != "null"), None) if isinstance(kind, list) else kind
+
+
+def _coerce(value: Any, kind: str | None, fmt: Any = None) -> Any:
+    """A generated text as the schema's type (a sequence ``{n}`` for an integer key), and a
+    date-time with a time zone as RFC 3339 wants (faker's ``iso8601`` has none)."""
+    if isinstance(value, str) and fmt == "date-time" and "T" in value and \
+            not value.endswith("Z") and "+" not in value[10:]:
+        return value + "Z"
+    if isinstance(value, str):
+        try:
+            if kind == "integer":
+                return int(value)
+            if kind == "number":
+                return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def build_records(resource: Resource, seed: int) -> list[dict[str, Any]]:
     records = copy.deepcopy(resource.records)
     if resource.generate is not None:
@@ -39,7 +62,8 @@ def build_records(resource: Resource, seed: int) -> list[dict[str, Any]]:
         rng = random.Random(seed)
         for n in range(1, resource.generate.count + 1):
             records.append(
-                {name: _generate_field(gen, n, faker, rng)
+                {name: _coerce(_generate_field(gen, n, faker, rng), _kind(resource, name),
+                               resource.schema_.get("properties", {}).get(name, {}).get("format"))
                  for name, gen in resource.generate.fields.items()}
             )
     return records
@@ -140,6 +164,8 @@ class ToolState:
             errors = schema_errors(op.parameters, args, formats=True)
             if errors:
                 return 422, {"error": f"invalid arguments: {'; '.join(errors[:3])}"}
+        if op.rename:
+            args = {op.rename.get(k, k): v for k, v in args.items()}
         resource = self.api.resources[op.resource]
         rows = self.records[op.resource]
         if op.action is Action.GET:
@@ -152,18 +178,19 @@ class ToolState:
         if op.action is Action.CREATE:
             record = {**copy.deepcopy(op.defaults), **args}
             if resource.key not in record:
-                n = self._counters[op.resource] = self._counters.get(op.resource, 0) + 1
-                record[resource.key] = f"{resource.id_prefix}{n:03d}"
+                record[resource.key] = self._new_key(op.resource, resource, rows)
             rows.append(record)
             self._write(name, op, None, record, event)
             return 200, {"result": record}
         if op.action is Action.UPDATE:
-            key = resource.key
-            found = self._match(rows, {key: args.get(key)}) if key in args else []
+            ident = op.match or [resource.key]
+            given = {k: args[k] for k in ident if k in args}
+            found = self._match(rows, given) if len(given) == len(ident) else []
             if not found:
-                return 404, {"error": f"no {op.resource} record with {key}={args.get(key)!r}"}
+                what = ", ".join(f"{k}={args.get(k)!r}" for k in ident)
+                return 404, {"error": f"no {op.resource} record with {what}"}
             before = copy.deepcopy(found[0])
-            found[0].update({k: v for k, v in args.items() if k != key})
+            found[0].update({k: v for k, v in args.items() if k not in ident})
             self._write(name, op, before, found[0], event)
             return 200, {"result": found[0]}
         # DELETE: every match (no arguments: everything, like a careless bulk endpoint).
@@ -172,6 +199,19 @@ class ToolState:
             rows.remove(record)
             self._write(name, op, record, None, event)
         return 200, {"result": {"deleted": len(doomed)}}
+
+    def _new_key(self, rname: str, resource: Resource, rows: list[dict[str, Any]]) -> Any:
+        """A created record's key: ``id_prefix`` + a counter (``PO-001``), or the next
+        integer when the schema says the key is an integer."""
+        if _kind(resource, resource.key) == "integer":
+            used = [r[resource.key] for r in rows if isinstance(r.get(resource.key), int)]
+            return max([*used, 0]) + 1
+        taken = {str(r.get(resource.key)) for r in rows}
+        while True:  # after the seeded records' keys, if they share the prefix
+            n = self._counters[rname] = self._counters.get(rname, 0) + 1
+            key = f"{resource.id_prefix}{n:03d}"
+            if key not in taken:
+                return key
 
     def _write(self, name: str, op: Operation, before: Any, after: Any, event: str) -> None:
         self.audit.append(
