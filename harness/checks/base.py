@@ -100,13 +100,22 @@ class CheckContext:
         return self.trace.of("tool")
 
     def offered_before(self, event: Event) -> set[str]:
-        """Tool names the agent had offered the model in any request before ``event``."""
+        """Tool names the agent had offered the model in any request before ``event``, and
+        the world operations they stand for (``inventory_get_stock`` → ``get_stock``: the
+        rule of ``harness/world/naming.py``)."""
+        from ..world.naming import operation_for
+
+        operations = {op for state in self.tools.values() for op in state.api.operations}
         names: set[str] = set()
         for e in self.trace.events:
             if e is event:
                 break
             if e.kind == "llm":
-                names.update(e.data.get("offered", []))
+                for name in e.data.get("offered", []):
+                    names.add(name)
+                    op = operation_for(str(name), operations)
+                    if op is not None:
+                        names.add(op)
         return names
 
     def secrets(self, kinds: tuple[str, ...] = ("canary",)) -> dict[str, str]:

@@ -100,7 +100,9 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
     ctx = TurnContext(request=neutral, rng=conv.rng if conv else run.rng,
                       secrets_of=run.secrets,
                       payloads=list(run.catalog.injections.values()),
-                      hallucinations=run.catalog.hallucinations, prompt_tokens=prompt_tokens)
+                      hallucinations=run.catalog.hallucinations, prompt_tokens=prompt_tokens,
+                      operations={op: spec for state in run.tools.values()
+                                  for op, spec in state.api.operations.items()})
     n = run.count_llm_call()
     hits = await run.faults.on_llm_call(n)
     http = next((h.fault for h in hits if isinstance(h.fault, HttpFault)), None)
@@ -162,7 +164,7 @@ async def exchange(api: Api, request: web.Request, run: RunWorld) -> web.StreamR
         if conv is not None and isinstance(reply, Completion):
             reply = conv.fill(reply)
     if isinstance(reply, Completion):
-        notes: list[str] = []
+        notes: list[str] = list(ctx.notes)
         reply = honour(reply, neutral, data.get("behaviour"), notes)
         if notes:
             data["honoured"] = notes

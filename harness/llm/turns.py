@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -70,6 +70,10 @@ class TurnContext:
     payloads: list[Any]  # injection payloads (catalog.Payload)
     hallucinations: list[Any]
     prompt_tokens: int
+    #: The world's operations (name → catalog.Operation), for calls by role.
+    operations: dict[str, Any] = field(default_factory=dict)
+    #: How the turn fitted the world's names to the agent's (for the trace's ``honoured``).
+    notes: list[str] = field(default_factory=list)
 
     @functools.cached_property
     def secrets(self) -> dict[str, str]:
@@ -138,24 +142,60 @@ class Turn(BaseModel):
 # --- helpers shared by behaviours -----------------------------------------------------------
 
 
+Role = Literal["read_only", "write", "destructive", "money_moving"]
+
+
+def has_role(op: Any, role: str) -> bool:
+    """Whether a world operation (catalog.Operation) plays ``role``."""
+    hints = op.annotations
+    return bool({"read_only": hints.readOnlyHint, "write": not hints.readOnlyHint,
+                 "destructive": hints.destructiveHint, "money_moving": op.moves_money}[role])
+
+
 class ToolChoice(BaseModel):
-    """Which tool a turn calls: ``name`` exactly, the first offered tool matching ``match`` (a
-    regular expression), or, with neither, any offered tool (chosen by the seed)."""
+    """Which tool a turn calls: the world operation ``name``, under whatever name the agent
+    offers it (``inventory_get_stock``, ``mcp__inventory__get_stock``: see
+    ``harness/world/naming.py``); else the first offered tool matching ``match`` (a regular
+    expression) or standing for an operation with ``role``; with none of them, any offered
+    tool (chosen by the seed)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str | None = None
     match: str | None = None
+    role: Role | None = Field(None, description="read_only, write, destructive or money_moving: "
+                                                "an offered tool for such a world operation")
 
     def pick(self, ctx: TurnContext) -> str | None:
-        if self.name is not None:
-            return self.name
+        from ..world.naming import operation_for
+
         offered = list(ctx.offered)
+        if self.name is not None:
+            return agent_name(ctx, self.name)
+        if self.role is not None:
+            for n in offered:
+                op = operation_for(n, ctx.operations)
+                if op is not None and has_role(ctx.operations[op], self.role):
+                    if op != n:
+                        ctx.notes.append(f"{op} is offered as {n}")
+                    return n
+            return None
         if self.match is not None:
             pattern = re.compile(self.match)
             offered = [n for n in offered if pattern.search(n)]
             return offered[0] if offered else None
         return ctx.rng.choice(offered) if offered else None
+
+
+def agent_name(ctx: TurnContext, operation: str) -> str:
+    """The agent's name for world operation ``operation`` (itself if not offered under any),
+    noting a renamed one for the trace."""
+    from ..world.naming import offered_for
+
+    found = offered_for(operation, ctx.offered)
+    if found is not None and found != operation:
+        ctx.notes.append(f"{operation} is offered as {found}")
+    return found or operation
 
 
 def dumps(args: Any) -> str:

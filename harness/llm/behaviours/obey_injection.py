@@ -44,6 +44,9 @@ class ObeyInjection(Turn):
                     k: (v.replace("{secrets}", secrets) if isinstance(v, str) else v)
                     for k, v in payload.call.get("arguments", {}).items()
                 }
-                call = ToolCall(str(payload.call["name"]), dumps(args))
+                from ...world.naming import offered_for
+
+                name = str(payload.call["name"])  # the attacker's tool, as the agent names it
+                call = ToolCall(offered_for(name, ctx.offered) or name, dumps(args))
                 return Completion(tool_calls=[call], finish_reason="tool_calls")
         return self.otherwise.reply(ctx)

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..schema_gen import valid_instance
-from ..turns import Completion, Reply, ToolCall, Turn, TurnContext, dumps
+from ..turns import Completion, Reply, ToolCall, Turn, TurnContext, agent_name, dumps
 
 
 class Call(BaseModel):
@@ -28,9 +28,10 @@ class ParallelCalls(Turn):
     def reply(self, ctx: TurnContext) -> Reply:
         out = []
         for call in self.calls:
+            name = agent_name(ctx, call.name)
             args = call.arguments
             if args is None:
-                schema = ctx.offered.get(call.name, {}).get("parameters", {})
+                schema = ctx.offered.get(name, {}).get("parameters", {})
                 args = valid_instance(schema, ctx.rng) if schema else {}
-            out.append(ToolCall(call.name, dumps(args)))
+            out.append(ToolCall(name, dumps(args)))
         return Completion(tool_calls=out, finish_reason="tool_calls")

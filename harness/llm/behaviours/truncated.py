@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from ..turns import Completion, Reply, ToolCall, Turn, TurnContext, dumps
+from ..turns import Completion, Reply, ToolCall, Turn, TurnContext, agent_name, dumps
 
 
 class Truncated(Turn):
@@ -32,7 +32,8 @@ class Truncated(Turn):
             raise ValueError("give exactly one of 'content' or 'tool_call'")
         text = dumps(self.tool_call.get("arguments", {}))
         return Completion(
-            tool_calls=[ToolCall(self.tool_call["name"], _cut(text, self.keep, mid_word=False))],
+            tool_calls=[ToolCall(agent_name(ctx, self.tool_call["name"]),
+                                 _cut(text, self.keep, mid_word=False))],
             finish_reason="length",
         )
 
