@@ -15,6 +15,11 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def where(item: object) -> str:
+    """``module.Class``: where a registered class was defined."""
+    return f"{getattr(item, '__module__', '?')}.{getattr(item, '__qualname__', item)}"
+
+
 class Registry(Generic[T]):
     """Maps a YAML key to the class that implements it. Registering a key twice is an error."""
 
@@ -23,8 +28,12 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
 
     def register(self, key: str, item: T) -> None:
-        if key in self._items:
-            raise ValueError(f"{self.kind} {key!r} is registered twice")
+        """Add ``item`` under ``key``. Another definition of the same key is an error naming
+        both; the same class defined again (a module imported anew) replaces itself."""
+        old = self._items.get(key)
+        if old is not None and where(old) != where(item):
+            raise ValueError(f"{self.kind} {key!r} is registered twice: by {where(old)} and by "
+                             f"{where(item)}; give one of them another key")
         self._items[key] = item
 
     def get(self, key: str) -> T | None:

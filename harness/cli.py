@@ -17,8 +17,18 @@ if TYPE_CHECKING:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-def main() -> None:
+@click.option("-x", "--extension", "extensions", multiple=True, metavar="MODULE",
+              help="import MODULE first: your own checks, goals, behaviours and faults "
+                   "(repeatable; installed pytest_agent_chaos entry points are always read)")
+def main(extensions: tuple[str, ...]) -> None:
     """pytest-agent-chaos: chaos and fault-injection testing for LLM agents."""
+    from .errors import ChaosError
+    from .extensions import load_extensions
+
+    try:
+        load_extensions(extensions)
+    except ChaosError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _scenario_files(paths: tuple[Path, ...]) -> list[Path]:

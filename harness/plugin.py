@@ -23,7 +23,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "chaos: a chaos scenario run (runs only with --chaos)")
     from ._pytest.session import ChaosSession
 
+
     ChaosSession.install(config)
+    if config.getoption("chaos"):
+        from .errors import ChaosError
+
+        try:
+            ChaosSession.get(config).load_extensions()
+        except ChaosError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
 
 # pytest-xdist's hook: optional, so pytest runs without xdist installed.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .._json import dumps_safe
-from ..errors import ChaosError, ChecksFailed, ScenarioError
+from ..errors import ChaosError, ChecksFailed
 from .session import RESULT_PROPERTY, ChaosSession
 
 if TYPE_CHECKING:
@@ -27,9 +27,10 @@ class ScenarioFile(pytest.File):
 
         session = ChaosSession.get(self.config)
         try:
+            session.load_extensions()
             scenario = load_scenario(self.path, session.catalog,
                                      allow_remote=session.allow_remote)
-        except ScenarioError as exc:
+        except ChaosError as exc:  # ScenarioError, or an extension that does not load
             # An item, not a collection error: the rest of the suite still runs.
             yield ScenarioErrorItem.from_parent(self, name=self.path.stem, error=exc)
             return

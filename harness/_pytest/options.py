@@ -124,4 +124,8 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("chaos_mocks", type="paths", default=[],
                   help="folders of your own tool APIs (tools/*.yaml) and payloads, added to "
                        "the built-in ones")
+    parser.addini("chaos_extensions", type="linelist", default=[],
+                  help="modules that define your own checks, goals, behaviours and faults "
+                       "(imported at start-up; conftest.py and the pytest_agent_chaos entry "
+                       "points are read too)")
     parser.addini("chaos_seed", type="string", default="0", help="default --chaos-seed")

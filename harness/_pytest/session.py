@@ -73,6 +73,7 @@ class ChaosSession:
         else:
             self.baseline = None
         self.gates: Any = None
+        self._extensions_loaded = False
         self.other_failures = 0  # failed tests that are not scenario runs
         self.repeat: int | None = config.getoption("chaos_repeat")
         self.trial: int | None = config.getoption("chaos_trial")
@@ -155,6 +156,15 @@ class ChaosSession:
         if self._host is not None:
             self._host.close()
             self._host = None
+
+    def load_extensions(self) -> None:
+        """Import the user's checks, goals, behaviours and faults (entry points and the
+        ``chaos_extensions`` modules) once; ``ChaosError`` if one cannot be loaded."""
+        if not self._extensions_loaded:
+            from ..extensions import load_extensions
+
+            self._extensions_loaded = True
+            load_extensions(self.config.getini("chaos_extensions"))
 
     def mock_dirs(self) -> tuple[Path, ...]:
         given = self.config.getoption("chaos_mocks")
