@@ -142,6 +142,24 @@ def toxiproxy(host: str, port: int) -> None:
         sys.exit(1)
 
 
+@main.command(name="mcp-stdio")
+@click.option("--url", default=None, help="the streamable-HTTP MCP endpoint (default: "
+                                          "$CHAOS_MCP_URL, set for agents under the harness)")
+@click.option("--api", default=None, help="bridge one tool API's endpoint ($CHAOS_MCP_URLS)")
+def mcp_stdio(url: str | None, api: str | None) -> None:
+    """Serve the run's MCP world on stdin/stdout, for agents that launch their MCP servers as
+    subprocesses (command: agent-chaos mcp-stdio)."""
+    import anyio
+
+    from .mcp_stdio import bridge, endpoint
+
+    try:
+        target = endpoint(url, api)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    anyio.run(bridge, target)
+
+
 @main.group()
 def mock() -> None:
     """Make mock tool APIs (mocks/tools/NAME.yaml) from API descriptions."""

@@ -152,3 +152,31 @@ def test_the_readme_documents_each_mcp_form() -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert [k for k, v in MCP_FORMS.items() if f"| `{k}` | {v} |" not in readme] == []
+
+
+def test_the_stdio_bridge_serves_the_same_world(runner: Runner) -> None:
+    """``agent-chaos mcp-stdio``, launched by the SDK's stdio client as agents launch their
+    MCP servers: the same tools, calls traced as MCP calls, faults and errors carried over."""
+    seen, result = probe(runner, [
+        {"list": True, "stdio": True, "timeout": 20}, {**STOCK, "stdio": True, "timeout": 20},
+        {**ORDER, "stdio": True, "timeout": 20},
+        {"op": "delete_everything", "args": {}, "stdio": True, "timeout": 20}], [
+        {"http_error": {"target": "inventory.create_order", "status": 503, "retry_after": 1}}])
+    assert [t["name"] for t in seen[0]["tools"]] == ["get_stock", "create_order",
+                                                     "cancel_order"]
+    assert seen[1]["structured"]["quantity"] == 14
+    assert seen[2]["is_error"] is True and seen[2]["text"][0].startswith("503 ")
+    assert seen[3]["error"] == "MCPError" and "Unknown tool" in seen[3]["message"]
+    assert [(e.data["operation"], e.data["via"]) for e in result.trace.of("tool")] == [
+        ("get_stock", "mcp"), ("create_order", "mcp"), ("delete_everything", "mcp")]
+
+
+def test_the_stdio_bridge_says_what_is_missing() -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("CHAOS_")}
+    out = subprocess.run([sys.executable, "-m", "harness.cli", "mcp-stdio"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "no MCP endpoint: run it from an agent under the harness" \
+        in out.stderr

@@ -11,13 +11,22 @@ from typing import Any
 
 
 async def _call(url: str, step: dict[str, Any]) -> dict[str, Any]:
-    from mcp import Client
+    import sys
+
+    from mcp import Client, StdioServerParameters
+
+    server: Any = url
+    if step.get("stdio"):  # the bridge, launched as agents launch their MCP servers; the
+        # SDK's stdio client passes on only a few environment variables, so the URL goes as
+        # an argument
+        server = StdioServerParameters(command=sys.executable,
+                                       args=["-m", "harness.cli", "mcp-stdio", "--url", url])
 
     seen: dict[str, Any] = {}
     start = time.monotonic()
     try:
         async with asyncio.timeout(step.get("timeout", 5.0)):
-            async with Client(url) as client:
+            async with Client(server) as client:
                 if step.get("list"):
                     listed = await client.list_tools()
                     seen["tools"] = [t.model_dump(mode="json", by_alias=True, exclude_none=True)
