@@ -54,14 +54,20 @@ def listening(procs: list[psutil.Process]) -> set[int]:
     return ports
 
 
-def refused(port: int) -> bool:
+def refused(port: int, ours: set[int] | None = None) -> bool:
+    """Nothing accepts on ``port`` (or, given the pids of ``ours``, nothing of theirs: under
+    ``-n 2`` another test may have been given the same port number since)."""
     import socket
 
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
         return True
-    return False
+    if ours is None:
+        return False
+    owners = {c.pid for c in psutil.net_connections("tcp")
+              if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN}
+    return not owners & ours
 
 
 @contextlib.contextmanager
@@ -123,7 +129,8 @@ def test_nothing_of_a_run_outlives_pytest(tmp_path: Path, sig: signal.Signals,
         out, _ = proc.communicate(timeout=10)
         left = [names.get(p.pid, p.pid) for p in tree if alive(p.pid)]
         assert not left, f"outlived pytest's {sig.name}: {left}"
-        assert not [port for port in ports if not refused(port)]
+        ours = {proc.pid, *(p.pid for p in tree)}
+        assert not [port for port in ports if not refused(port, ours)]
         stale = [d.name for d in temp.iterdir() if not d.name.startswith("pytest-of-")]
         assert not stale, f"left behind in TMPDIR: {stale}"  # (pytest keeps its own basetemp)
         if sig == signal.SIGTERM and not workers:  # unwound like Ctrl-C: cleanup ran

@@ -34,13 +34,14 @@ def test_the_listing_has_the_operations_schemas_and_annotations(runner: Runner) 
                     tools=["inventory", "crm"])
     every = {t["name"]: t for t in seen[0]["tools"]}
     assert list(every) == ["get_stock", "create_order", "cancel_order", "get_customer",
-                           "search_customers", "update_customer"]  # not the hidden ones
+                           "search_customers", "update_customer", "delete_customer"]
+    # (not the hidden ones: purge_inventory, export_customers)
     assert every["get_stock"]["annotations"] == {"readOnlyHint": True, "destructiveHint": False,
                                                  "idempotentHint": True, "openWorldHint": False}
     assert every["cancel_order"]["annotations"]["destructiveHint"] is True
     assert every["get_customer"]["inputSchema"]["required"] == ["customer_id"]
     assert [t["name"] for t in seen[1]["tools"]] == ["get_customer", "search_customers",
-                                                     "update_customer"]
+                                                     "update_customer", "delete_customer"]
 
 
 def test_a_call_is_a_tool_event_and_its_result_structured_content(runner: Runner) -> None:
