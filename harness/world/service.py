@@ -9,6 +9,10 @@ The protocol any agent can speak:
                                     with the same key answer the first result, not run again
 - ``POST {approval_url}``           with ``{"tool": name, "arguments": {...}, "reason": "..."}``
                                     → ``{"approved": bool, "id": ..., "reason": ...}``
+- ``{tool_url}/mcp``, ``/s/{session}/mcp``: the same tools over MCP (``world/mcp.py``)
+
+A call is carried out by ``tool_call`` whatever the transport, so REST and MCP calls are the
+same trace events, under the same capacity, faults and state.
 """
 
 from __future__ import annotations
