@@ -225,3 +225,29 @@ def test_the_readmes_tool_api_example_is_valid(tmp_path: Path) -> None:
 
     state = ToolState(api, 1)
     assert len(state.records["customers"]) == 21
+
+
+def operations_table() -> str:
+    """The README's table of the built-in tool APIs' operations, from the catalog."""
+    from harness.world.catalog import get_catalog
+
+    catalog = get_catalog()
+    rows = ["| API | operations (`?`: optional argument) |", "|---|---|"]
+    for name in sorted(catalog.tools):
+        ops = []
+        for oname, op in catalog.tools[name].operations.items():
+            required = set(op.parameters.get("required", []))
+            args = ", ".join(a if a in required else f"{a}?"
+                             for a in op.parameters.get("properties", {}))
+            marks = [m for m, on in (("read-only", op.annotations.readOnlyHint),
+                                     ("destructive", op.annotations.destructiveHint),
+                                     ("moves money", op.moves_money),
+                                     ("hidden", op.hidden)) if on]
+            ops.append(f"`{oname}({args})`" + (f" {', '.join(marks)}" if marks else ""))
+        rows.append(f"| `{name}` | {'; '.join(ops)} |")
+    return "\n".join(rows) + "\n"
+
+
+def test_the_readme_lists_the_built_in_operations() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert operations_table() in readme, "update the README's table:\n" + operations_table()
