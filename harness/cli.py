@@ -161,6 +161,58 @@ def mcp_stdio(url: str | None, api: str | None) -> None:
 
 
 @main.group()
+def scenario() -> None:
+    """Make scenarios from recorded sessions."""
+
+
+@scenario.command(name="from-cassette")
+@click.argument("cassette", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="the scenario file to write")
+@click.option("--name", default=None, help="the scenario's name (default: the file's stem)")
+@click.option("--tools", default=None, help="tool APIs, comma-separated (default: those whose "
+                                            "operations the model called)")
+@_MOCKS
+def from_cassette(cassette: Path, output: Path, name: str | None, tools: str | None,
+                  mocks: tuple[Path, ...]) -> None:
+    """Turn a vcrpy / pytest-recording cassette of model traffic (Chat Completions, Responses,
+    Anthropic Messages, Gemini; plain or streamed) into a scenario that replays the model's
+    answers. Requests that are not model calls are listed and skipped."""
+    from ._yaml import load_yaml
+    from .errors import ChaosError
+    from .record.cassette import read
+    from .record.to_scenario import scenario_doc
+    from .scenario import parse_scenario
+    from .world.openapi import to_yaml
+
+    catalog = _catalog(mocks)
+    try:
+        recorded = read(cassette)
+    except ChaosError as exc:
+        raise click.ClickException(str(exc)) from None
+    name = name or output.name.removesuffix(".yaml").removesuffix(".scenario")
+    imported = scenario_doc(recorded, name, catalog,
+                            tools.split(",") if tools else None, cassette.name)
+    text = to_yaml(imported.doc)
+    data, positions = load_yaml(text, str(output))
+    try:
+        parse_scenario(data, str(output), positions, catalog)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(f"# Made by: agent-chaos scenario from-cassette {cassette.name}\n" + text,
+                      encoding="utf-8")
+    for skipped in recorded.skipped:
+        click.echo(f"skipped {skipped}", err=True)
+    for note in imported.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {output}: {len(imported.doc['llm'])} turns from "
+               f"{len(recorded.exchanges)} model calls; {len(recorded.skipped)} skipped")
+
+
+@main.group()
 def mock() -> None:
     """Make mock tool APIs (mocks/tools/NAME.yaml) from API descriptions."""
 
