@@ -54,10 +54,12 @@ def test_a_vcrpy_cassette_becomes_a_scenario_that_replays_the_model(
     sid = register({"name": "stand-in", "llm": SCRIPT})
     cassette = tmp_path / "session.yaml"
     with vcr.use_cassette(str(cassette), filter_headers=["authorization"], record_mode="all"):
-        session(OpenAI(base_url=host.llm_base_url(sid), api_key="sk-live-secret"), stream)
+        with OpenAI(base_url=host.llm_base_url(sid), api_key="sk-live-secret") as client:
+            session(client, stream)
         import httpx2  # a request that is not a model call
 
-        httpx2.get(f"{host.tool_url(sid, 'inventory')}/tools")
+        with httpx2.Client() as plain:
+            plain.get(f"{host.tool_url(sid, 'inventory')}/tools")
     assert "sk-live-secret" not in cassette.read_text()
     recorded = read(cassette)
     assert [(e.api, e.streamed) for e in recorded.exchanges] == [("chat", False),
@@ -134,3 +136,61 @@ def test_what_is_not_a_cassette_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{bad}: not a cassette vcrpy can read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _responses(base: str, stream: bool) -> None:
+    with OpenAI(base_url=base, api_key="sk-live-secret") as client:
+        _responses_with(client, stream)
+
+
+def _responses_with(client: OpenAI, stream: bool) -> None:
+    tool = {"type": "function", **GET_STOCK["function"]}
+    if stream:
+        with client.responses.stream(model="m", input="Coats?", tools=[tool]) as events:  # type: ignore[list-item]
+            for _ in events:
+                pass
+    else:
+        client.responses.create(model="m", input="Coats?", tools=[tool])  # type: ignore[list-item]
+
+
+def _anthropic(base: str, stream: bool) -> None:
+    from anthropic import Anthropic
+
+    tool = {"name": "get_stock", "description": "Stock.",
+            "input_schema": GET_STOCK["function"]["parameters"]}
+    kwargs: Any = {"model": "m", "max_tokens": 100, "tools": [tool],
+                   "messages": [{"role": "user", "content": "Coats?"}]}
+    with Anthropic(base_url=base.removesuffix("/v1"), api_key="sk-live-secret") as client:
+        if stream:
+            with client.messages.stream(**kwargs) as events:
+                for _ in events:
+                    pass
+        else:
+            client.messages.create(**kwargs)
+
+
+def _gemini(base: str, stream: bool) -> None:
+    import httpx2
+
+    method = "streamGenerateContent?alt=sse" if stream else "generateContent"
+    body = {"contents": [{"role": "user", "parts": [{"text": "Coats?"}]}],
+            "tools": [{"functionDeclarations": [GET_STOCK["function"]]}]}
+    with httpx2.Client(timeout=10) as client:
+        client.post(f"{base.removesuffix('/v1')}/v1beta/models/m:{method}", json=body,
+                    headers={"x-goog-api-key": "sk-live-secret"}).raise_for_status()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "streamed"])
+@pytest.mark.parametrize("api, call", [("responses", _responses), ("anthropic", _anthropic),
+                                       ("gemini", _gemini)])
+def test_every_model_api_is_read_back(api: str, call: Any, stream: bool, tmp_path: Path,
+                                      host: ServerHost, register: Any) -> None:
+    sid = register({"name": f"stand-in-{api}", "llm": SCRIPT})
+    cassette = tmp_path / "c.yaml"
+    with vcr.use_cassette(str(cassette), record_mode="all",
+                          filter_headers=["authorization", "x-api-key", "x-goog-api-key"]):
+        call(host.llm_base_url(sid), stream)
+    assert "sk-live-secret" not in cassette.read_text()
+    [exchange] = read(cassette).exchanges
+    assert (exchange.api, exchange.streamed) == (api, stream)
+    assert exchange.reply is not None and exchange.reply.calls == [("get_stock", STOCK)]
