@@ -282,10 +282,15 @@ def _parse_llm(value: Any, out: _Collector) -> Script | None:
         out.add(base, "the model's script needs at least one turn")
         return None
     turns: list[Turn] = []
+    complete = True
     for i, raw in enumerate(turns_raw):
         turn, problems = parse_turn(raw, (*base, i))
         out.add_turn_problems(problems)
-        if turn is not None:
+        if turn is None:
+            complete = False
+        elif turn.key == "replay":  # the recorded answers, expanded here
+            complete &= _expand_replay(turn, (*base, i, "replay"), out, turns)
+        else:
             turns.append(turn)
     after: Turn | None = None
     if after_raw is not None:
@@ -295,7 +300,28 @@ def _parse_llm(value: Any, out: _Collector) -> Script | None:
         from .llm.behaviours.text import Text
 
         after = Text(content=DEFAULT_AFTER_SCRIPT)
-    return Script(turns, window, after, quota) if len(turns) == len(turns_raw) else None
+    return Script(turns, window, after, quota) if complete and turns else None
+
+
+def _expand_replay(turn: Turn, path: FieldPath, out: _Collector, turns: list[Turn]) -> bool:
+    """Add a ``replay`` entry's turns (its cassette relative to the scenario file); False
+    if anything in it is wrong (each problem reported)."""
+    from .record.replay import expand
+
+    params = turn.model_dump()
+    base = Path(out.filename).parent if out.filename != "<scenario>" else Path.cwd()
+    raw_turns, problems = expand(base / params["cassette"], params["mutate"])
+    for where, message in problems:
+        out.add((*path, *where), message)
+    ok = not problems
+    for j, raw in enumerate(raw_turns):
+        inner, more = parse_turn(raw, (*path, "step", j + 1))
+        out.add_turn_problems(more)
+        if inner is None:
+            ok = False
+        else:
+            turns.append(inner)
+    return ok
 
 
 def _parse_entries(value: Any, section: str, registry: Registry[Any], example: str,

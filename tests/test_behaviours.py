@@ -33,8 +33,9 @@ REFUSED = {
 
 
 def test_every_registered_behaviour_has_a_case() -> None:
-    # context_overflow: below; parallel_calls: on every API in test_api_table.py
-    assert sorted([*BUILTIN, "context_overflow", "parallel_calls"]) == TURNS.names()
+    # context_overflow: below; parallel_calls: on every API in test_api_table.py; replay:
+    # tests/test_replay.py
+    assert sorted([*BUILTIN, "context_overflow", "parallel_calls", "replay"]) == TURNS.names()
 
 
 @pytest.mark.parametrize("behaviour", sorted(BUILTIN))

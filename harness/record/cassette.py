@@ -61,7 +61,11 @@ def read(path: Path) -> Cassette:
 
     serializer = jsonserializer if path.suffix == ".json" else yamlserializer
     try:
-        loaded = deserialize(path.read_text(encoding="utf-8"), serializer)
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ChaosError(f"{path}: cannot read it: {exc.strerror or exc}") from exc
+    try:
+        loaded = deserialize(text, serializer)
     except Exception as exc:
         raise ChaosError(f"{path}: not a cassette vcrpy can read: {type(exc).__name__}: "
                          f"{exc}") from exc

@@ -5,12 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .cassette import Cassette, first_user_text
+from .cassette import Cassette, Exchange, first_user_text
 
 if TYPE_CHECKING:
     from ..world.catalog import Catalog
 
 _ERRORS = {400, 401, 403, 404, 408, 409, 429, 500, 502, 503, 504, 529}
+
+
+def turn_of(ex: Exchange) -> dict[str, Any] | None:
+    """One recorded answer as a script turn (None: an error status with no behaviour)."""
+    if ex.reply is None:
+        return {"error": {"status": ex.status}} if ex.status in _ERRORS else None
+    calls = [{"name": n, "arguments": a if isinstance(a, dict) else {}}
+             for n, a in ex.reply.calls]
+    if len(calls) == 1:
+        return {"tool_call": calls[0]}
+    if calls:
+        return {"parallel_calls": calls}
+    return {"text": ex.reply.text}
 
 
 @dataclass
@@ -29,22 +42,16 @@ def scenario_doc(cassette: Cassette, name: str, catalog: Catalog,
     turns: list[dict[str, Any]] = []
     called: list[str] = []
     for i, ex in enumerate(cassette.exchanges):
-        if ex.reply is None:
-            if ex.status in _ERRORS:
-                turns.append({"error": {"status": ex.status}})
-            else:
-                out.notes.append(f"exchange {i + 1} ({ex.method} {ex.uri}): status {ex.status} "
-                                 f"has no error behaviour; left out")
+        turn = turn_of(ex)
+        if turn is None:
+            out.notes.append(f"exchange {i + 1} ({ex.method} {ex.uri}): status {ex.status} "
+                             f"has no error behaviour; left out")
             continue
-        calls = [{"name": n, "arguments": a if isinstance(a, dict) else {}}
-                 for n, a in ex.reply.calls]
-        called += [str(c["name"]) for c in calls]
-        if len(calls) == 1:
-            turns.append({"tool_call": calls[0]})
-        elif calls:
-            turns.append({"parallel_calls": calls})
-        else:
-            turns.append({"text": ex.reply.text})
+        turns.append(turn)
+        if ex.reply is None:
+            continue
+        calls = ex.reply.calls
+        called += [str(n) for n, _ in calls]
         if calls and ex.reply.text.strip():
             out.notes.append(f"exchange {i + 1}: the text beside its tool calls is left out "
                              f"({ex.reply.text.strip()[:60]!r})")
