@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ._seed import derive
 from .agents import Agent, AgentEnv, coerce_agent, launch
 from .checks.base import CheckContext, Outcome, Severity, Verdict
-from .errors import ChecksFailed
+from .errors import ChaosError, ChecksFailed
 from .goals import Goal, GoalResult
 from .network import Network, RunToxics
 from .scenario import Scenario
@@ -26,6 +26,7 @@ from .world.state import ToolState
 if TYPE_CHECKING:
     from .load.data import LoadData
     from .load.run import LoadOptions
+    from .record.recorder import RecordOptions
 
 RESULTS_VERSION = 1
 #: Trace events a load run keeps in results.json (besides those cited as evidence).
@@ -49,6 +50,8 @@ class RunResult:
     goal: GoalResult
     score: float
     load: LoadData | None = None
+    #: Record mode: the cassette and the scenario that replays it.
+    recorded: list[str] | None = None
 
     @property
     def passed(self) -> bool:
@@ -124,6 +127,7 @@ class RunResult:
             "state": {name: s.snapshot() for name, s in sorted(self.tools.items())},
             "timing": {"duration": round(self.outcome.duration, 3),
                        "events": self.trace.timing()},
+            **({"recorded": self.recorded} if self.recorded else {}),
         }
 
     def _load_json(self) -> dict[str, Any]:
@@ -178,10 +182,12 @@ class Runner:
     """Runs scenarios against agents on one ``ServerHost``."""
 
     def __init__(self, host: ServerHost, seed: int = 0, catalog: Catalog | None = None,
-                 toxiproxy_url: str | None = None, load_options: LoadOptions | None = None
-                 ) -> None:
+                 toxiproxy_url: str | None = None, load_options: LoadOptions | None = None,
+                 record: RecordOptions | None = None) -> None:
         from .load.run import LoadOptions
 
+        #: Record mode: model requests go to a real endpoint and are saved as cassettes.
+        self.record = record
         self.load_options = load_options or LoadOptions()
         self.host = host
         self.seed = seed
@@ -238,6 +244,13 @@ class Runner:
         while session in self.host.runs:  # the same run twice at once (threads in a test)
             session += f".{next(self._ids)}"
         world = RunWorld(scenario, session, seed, self.catalog)
+        if self.record is not None:
+            from .record.recorder import Recorder
+
+            if scenario.load is not None:
+                raise ChaosError(f"{scenario.name}: a load scenario cannot be recorded (one "
+                                 f"session of one agent is); run it without --chaos-record")
+            world.recorder = Recorder(self.record)
         self.host.register(world)
         network = self.network
         try:
@@ -290,8 +303,11 @@ class Runner:
             judge_steps(scenario, ctx, load, _evaluate)
         else:
             goal = _judge(scenario.goal, ctx)
+        recorded = None
+        if world.recorder is not None:
+            recorded = [str(p) for p in world.recorder.write(scenario, agent.name)]
         return RunResult(scenario, agent.name, seed, session, world.trace, world.tools, outcome,
-                         verdicts, goal, run_score(verdicts, goal.met), load)
+                         verdicts, goal, run_score(verdicts, goal.met), load, recorded)
 
 
 def calls_per_request(result: RunResult) -> float | None:

@@ -17,6 +17,8 @@ from harness.runner import Runner
 from harness.scenario import load_scenario
 from harness.servers import ServerHost
 
+pytest_plugins = ["pytester"]
+
 STOCK = {"sku": "COAT-01", "warehouse": "BER"}
 ORDER = {"sku": "COAT-01", "quantity": 40, "warehouse": "BER"}
 RECORDED = [{"tool_call": {"name": "get_stock", "arguments": STOCK}},
@@ -129,3 +131,74 @@ def test_validation_names_steps_that_do_not_exist(cassette: Path) -> None:
     with pytest.raises(ScenarioError,
                        match=r"llm\[0\]\.replay\.cassette: .*nowhere\.yaml: cannot read it"):
         load_scenario(missing)
+
+
+RECORD_ME = """\
+version: 1
+name: coats
+category: data_integrity
+seed: 5
+timeout: 20
+task: "Reorder coats for Berlin."
+tools: [inventory]
+llm:  # not what the recorded model says: the stand-in plays RECORDED
+  - text: "I will not do that."
+goal: {answer_given: {}}
+expect:
+  - terminates: {}
+"""
+
+
+def test_record_then_replay_gives_the_same_conversation(pytester: pytest.Pytester,
+                                                        host: ServerHost,
+                                                        runner: Runner) -> None:
+    """``--chaos-record URL``: a stand-in "real model" on loopback answers the naive agent;
+    the cassette holds no credential and vcrpy loads it; the scenario written beside it
+    replays the same conversation."""
+    import os
+    import subprocess
+    import sys
+
+    from harness.record.cassette import read
+    from harness.world.run import RunWorld
+
+    from .conftest import scenario_from
+
+    stand_in = RunWorld(scenario_from({"name": "real-model", "llm": RECORDED,
+                                       "expect": [{"terminates": {}}]}), "record-stand-in", 2,
+                        runner.catalog)
+    host.register(stand_in)
+    root = host.llm_base_url(stand_in.session_id).removesuffix("/v1")
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    (pytester.path / "coats.yaml").write_text(RECORD_ME)
+    env = {**os.environ, "STANDIN_KEY": "sk-standin-secret",
+           "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    common = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--chaos",
+              "--chaos-agent", "naive=examples.agents.naive:run"]
+    try:
+        rec = subprocess.run([*common, "coats.yaml", "--chaos-record", root,
+                              "--chaos-record-key-env", "STANDIN_KEY",
+                              "--chaos-results", "rec.json", "--chaos-report", "rec.html"],
+                             cwd=pytester.path, env=env, capture_output=True, text=True,
+                             timeout=120)
+    finally:
+        host.unregister(stand_in)
+    assert "recorded: " in rec.stdout, rec.stdout
+    cassette = pytester.path / "cassettes" / "coats.naive.yaml"
+    replay = pytester.path / "cassettes" / "coats.naive.scenario.yaml"
+    text = cassette.read_text()
+    assert "sk-standin-secret" not in text and "authorization" not in text.lower()
+    assert [e.reply.calls if e.reply else None for e in read(cassette).exchanges] == [
+        [("get_stock", STOCK)], [("create_order", ORDER)], []]
+    again = subprocess.run([*common, str(replay), "--chaos-results", "replay.json",
+                            "--chaos-report", "replay.html"], cwd=pytester.path, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert "1 passed" in again.stdout, again.stdout
+
+    def calls(results: str) -> list[Any]:
+        [run] = json.loads((pytester.path / results).read_text())["runs"]
+        return [(e["operation"], e["arguments"]) for e in run["trace"]
+                if e["kind"] == "tool"]
+
+    assert calls("rec.json") == calls("replay.json") == [("get_stock", STOCK),
+                                                         ("create_order", ORDER)]

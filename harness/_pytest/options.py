@@ -109,6 +109,15 @@ def add_options(parser: pytest.Parser) -> None:
                     metavar="HOST:PORT",
                     help="where that Locust master listens for its workers (default "
                          "127.0.0.1:5557; another interface needs --chaos-allow-remote)")
+    group.addoption("--chaos-record", default=None, metavar="URL",
+                    help="record mode: send the agents' model requests to this real endpoint "
+                         "(its root, e.g. https://api.openai.com) while the tools stay mocked; "
+                         "each run is saved as a vcrpy cassette and a scenario that replays it")
+    group.addoption("--chaos-record-dir", default=None, metavar="DIR",
+                    help="where recordings go (default: cassettes/ under the rootdir)")
+    group.addoption("--chaos-record-key-env", default=None, metavar="NAME",
+                    help="the environment variable that holds the recorded endpoint's API key "
+                         "(sent as the API wants it; never written to a cassette)")
     group.addoption("--chaos-mocks", action="append", default=[], metavar="DIR",
                     help="a folder of your own tool APIs (DIR/tools/*.yaml) and payloads "
                          "(DIR/payloads/), added to the built-in ones (repeatable; replaces "

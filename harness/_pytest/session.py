@@ -18,6 +18,7 @@ from ..errors import AgentConfigError
 
 if TYPE_CHECKING:
     from ..agents import Agent
+    from ..record.recorder import RecordOptions
     from ..runner import Runner
     from ..servers import ServerHost
     from ..world.catalog import Catalog
@@ -85,7 +86,9 @@ class ChaosSession:
         worker = getattr(config, "workerinput", {})
         self.invocation_dir = Path(worker.get("agent_chaos_invocation_dir")
                                    or config.invocation_params.dir)
-        self.steady_state: bool = not config.getoption("chaos_no_steady_state")
+        # Recording runs each scenario once per agent: every run costs real model calls.
+        self.steady_state: bool = not (config.getoption("chaos_no_steady_state")
+                                       or config.getoption("chaos_record"))
         master = config.getoption("chaos_load_master")
         if self.enabled and not self.allow_remote and master[0] not in ("localhost", "::1") \
                 and not master[0].startswith("127."):
@@ -157,6 +160,19 @@ class ChaosSession:
             self._host.close()
             self._host = None
 
+    def record(self) -> RecordOptions | None:
+        """Record mode's settings (``--chaos-record``), or None."""
+        url = self.config.getoption("chaos_record")
+        if not url:
+            return None
+        from ..record.recorder import RecordOptions
+
+        given = self.config.getoption("chaos_record_dir")
+        directory = (Path(self.config.invocation_params.dir, given) if given
+                     else self.config.rootpath / "cassettes")
+        return RecordOptions(url, directory.resolve(),
+                             self.config.getoption("chaos_record_key_env"))
+
     def load_extensions(self) -> None:
         """Import the user's checks, goals, behaviours and faults (entry points and the
         ``chaos_extensions`` modules) once; ``ChaosError`` if one cannot be loaded."""
@@ -189,7 +205,7 @@ class ChaosSession:
             from ..servers import ServerHost
 
             self._host = ServerHost()
-            self._runner = Runner(self._host, self.seed, self.catalog,
+            self._runner = Runner(self._host, self.seed, self.catalog, record=self.record(),
                                   toxiproxy_url=self.config.getoption("toxiproxy_url"),
                                   load_options=LoadOptions(
                                       self.config.getoption("chaos_load_workers"),
@@ -321,6 +337,9 @@ class ChaosSession:
         html = write_html(self.report_path(), doc, self.config.getoption("chaos_min_score"))
         summarize(terminal, doc, path)
         terminal.write_line(f"report: {html}")
+        for run in doc.get("runs", []):
+            for recorded in run.get("recorded") or []:
+                terminal.write_line(f"recorded: {recorded}")
         swept = self._runner.swept if self._runner is not None else []
         if swept:
             terminal.write_line(f"agent-chaos: removed {len(swept)} proxies that a session "

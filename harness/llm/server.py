@@ -42,6 +42,8 @@ def llm_app(host: ServerHost) -> web.Application:
             run = find_run(request)
             if run is None:
                 return gone(api)
+            if run.recorder is not None:
+                return await run.recorder.forward(api, request, run)
             return await exchange(api, request, run)
 
         return handle

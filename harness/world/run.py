@@ -19,6 +19,7 @@ from .state import ToolState
 
 if TYPE_CHECKING:
     from ..llm.turns import Turn
+    from ..record.recorder import Recorder
     from ..scenario import Scenario
 
 
@@ -47,6 +48,8 @@ class RunWorld:
         self.quota = Quota(quota) if quota is not None else None
         #: The Responses API's stored responses: id → the conversation up to and with it.
         self.responses: dict[str, list[dict[str, Any]]] = {}
+        #: Record mode: model requests go to a real endpoint (``record.recorder``).
+        self.recorder: Recorder | None = None
 
     def _plant_injections(self) -> None:
         for inj in self.scenario.injections:
