@@ -160,6 +160,68 @@ def mcp_stdio(url: str | None, api: str | None) -> None:
     anyio.run(bridge, target)
 
 
+@main.command()
+@click.argument("scenario_file", metavar="SCENARIO",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--agent", "agent_spec", required=True, metavar="SPEC",
+              help="the agent: NAME=module:attr, NAME=exec:COMMAND or module:attr")
+@click.option("--max-examples", default=100, show_default=True, type=click.IntRange(1, 10_000),
+              help="fault schedules to try (each a real run), before shrinking")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="the regression scenario to write (default: SCENARIO-explored.yaml beside it)")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="the seed of the search and of the runs (as --chaos-seed)")
+@click.option("--database", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="hypothesis's example database (default: .hypothesis/agent-chaos): failures "
+                   "found before are tried first")
+@_MOCKS
+def explore(scenario_file: Path, agent_spec: str, max_examples: int, output: Path | None,
+            seed: int, database: Path | None, mocks: tuple[Path, ...]) -> None:
+    """Search for the fault schedule that breaks an agent (hypothesis), shrink it to the
+    smallest that still does, and write it as a regression scenario. Exit 1 when a failure
+    was found, 0 when none was."""
+    from ._yaml import load_yaml
+    from .agents import coerce_agent
+    from .errors import ChaosError
+    from .explore import describe, regression_doc
+    from .explore import explore as search
+    from .runner import Runner
+    from .scenario import load_scenario
+    from .servers import ServerHost
+    from .world.openapi import to_yaml
+
+    catalog = _catalog(mocks)
+    try:
+        scenario = load_scenario(scenario_file, catalog)
+        agent = coerce_agent(agent_spec)
+    except ChaosError as exc:
+        raise click.ClickException(str(exc)) from None
+    raw, _ = load_yaml(scenario_file.read_text(encoding="utf-8"), str(scenario_file))
+    host = ServerHost()
+    runner = Runner(host, seed, catalog)
+    try:
+        found = search(runner, scenario, raw, agent, max_examples, seed,
+                       database or Path(".hypothesis") / "agent-chaos",
+                       progress=lambda line: click.echo(line, err=True))
+    finally:
+        runner.close()
+        host.close()
+    if found.faults is None:
+        click.echo(f"no failure in {found.examples} examples: {agent.name} held under every "
+                   f"schedule tried")
+        return
+    out = output or scenario_file.with_name(f"{scenario_file.stem}-explored.yaml")
+    out.write_text(f"# Made by: agent-chaos explore {scenario_file.name} --agent {agent_spec} "
+                   f"--seed {seed}\n" + to_yaml(regression_doc(raw, found, agent)),
+                   encoding="utf-8")
+    click.echo(f"{found.failures} of {found.examples} examples failed; the smallest schedule: "
+               f"{describe(found.faults)}")
+    click.echo(f"it breaks: {'; '.join(found.messages)}")
+    click.echo(f"wrote {out}")
+    click.echo(f"repro: pytest --chaos {out} --chaos-agent {agent.spec} --chaos-seed {seed}")
+    sys.exit(1)
+
+
 @main.group()
 def scenario() -> None:
     """Make scenarios from recorded sessions."""
