@@ -66,8 +66,9 @@ def scenario(cassette: Path, mutate: dict[int, Any], **extra: Any) -> Path:
     return path
 
 
-def played(runner: Runner, path: Path) -> list[dict[str, Any]]:
-    result = runner.run(load_scenario(path), "naive=examples.agents.naive:run")
+def played(runner: Runner, path: Path,
+           agent: str = "naive=examples.agents.naive:run") -> list[dict[str, Any]]:
+    result = runner.run(load_scenario(path), agent)
     return [e.data for e in result.trace.of("llm")]
 
 
@@ -202,3 +203,13 @@ def test_record_then_replay_gives_the_same_conversation(pytester: pytest.Pyteste
 
     assert calls("rec.json") == calls("replay.json") == [("get_stock", STOCK),
                                                          ("create_order", ORDER)]
+
+
+def test_break_the_recorded_call_at_a_step(cassette: Path, runner: Runner) -> None:
+    events = played(runner, scenario(cassette, {2: {"schema_invalid_args": {"how":
+                                                                          "wrong_type"}},
+                                                1: {"invalid_json_args": {}}}),
+                    "guarded=examples.agents.guarded:run")  # it goes on after a bad call
+    assert [e["behaviour"] for e in events[:2]] == ["invalid_json_args", "schema_invalid_args"]
+    assert events[0]["reply"]["tool_calls"][0]["name"] == "get_stock"  # the recorded tool
+    assert events[1]["reply"]["tool_calls"][0]["name"] == "create_order"
