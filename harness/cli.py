@@ -222,6 +222,54 @@ def explore(scenario_file: Path, agent_spec: str, max_examples: int, output: Pat
     sys.exit(1)
 
 
+@main.command()
+@click.argument("scenario_file", metavar="SCENARIO",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("--agent", "agent_spec", required=True, metavar="SPEC",
+              help="the agent: NAME=module:attr, NAME=exec:COMMAND or module:attr")
+@click.option("--url", required=True, help="the real model endpoint's root, e.g. "
+                                           "https://api.openai.com")
+@click.option("--key-env", default=None, metavar="NAME",
+              help="the environment variable that holds its API key (never recorded)")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("cassettes"), show_default=True, help="where the recording goes")
+@click.option("--seed", default=0, show_default=True, type=int, help="as --chaos-seed")
+@_MOCKS
+def record(scenario_file: Path, agent_spec: str, url: str, key_env: str | None,
+           directory: Path, seed: int, mocks: tuple[Path, ...]) -> None:
+    """Run one scenario with the agent's model requests sent to a real endpoint (the tools
+    stay mocked), as pytest --chaos --chaos-record does: write the session as a vcrpy
+    cassette and a scenario that replays it."""
+    from .agents import coerce_agent
+    from .errors import ChaosError
+    from .record.recorder import RecordOptions
+    from .runner import Runner
+    from .scenario import load_scenario
+    from .servers import ServerHost
+
+    catalog = _catalog(mocks)
+    try:
+        scenario = load_scenario(scenario_file, catalog)
+        agent = coerce_agent(agent_spec)
+    except ChaosError as exc:
+        raise click.ClickException(str(exc)) from None
+    host = ServerHost()
+    runner = Runner(host, seed, catalog, record=RecordOptions(url, directory.resolve(), key_env))
+    try:
+        result = runner.run(scenario, agent)
+    except ChaosError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        runner.close()
+        host.close()
+    calls = len(result.trace.of("llm"))
+    verdict = "passed" if result.passed else \
+        "failed: " + (", ".join(v.check for v in result.failed) or "the goal was missed")
+    click.echo(f"{agent.name} {result.outcome.status} after {calls} model calls; {verdict}")
+    for path in result.recorded or []:
+        click.echo(f"recorded: {path}")
+
+
 @main.group()
 def scenario() -> None:
     """Make scenarios from recorded sessions."""

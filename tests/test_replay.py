@@ -213,3 +213,40 @@ def test_break_the_recorded_call_at_a_step(cassette: Path, runner: Runner) -> No
     assert [e["behaviour"] for e in events[:2]] == ["invalid_json_args", "schema_invalid_args"]
     assert events[0]["reply"]["tool_calls"][0]["name"] == "get_stock"  # the recorded tool
     assert events[1]["reply"]["tool_calls"][0]["name"] == "create_order"
+
+
+def test_agent_chaos_record_outside_pytest(tmp_path: Path, host: ServerHost,
+                                           runner: Runner) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from harness.record.cassette import read
+    from harness.world.run import RunWorld
+
+    from .conftest import scenario_from
+
+    stand_in = RunWorld(scenario_from({"name": "real-model", "llm": RECORDED,
+                                       "expect": [{"terminates": {}}]}), "record-cli", 2,
+                        runner.catalog)
+    host.register(stand_in)
+    (tmp_path / "coats.yaml").write_text(RECORD_ME)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "record", str(tmp_path / "coats.yaml"),
+             "--agent", "naive=examples.agents.naive:run", "--url",
+             host.llm_base_url(stand_in.session_id).removesuffix("/v1"), "--key-env",
+             "STANDIN_KEY", "--dir", str(tmp_path / "rec")],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "STANDIN_KEY": "sk-standin-secret",
+                 "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    finally:
+        host.unregister(stand_in)
+    assert out.returncode == 0, out.stderr
+    assert "naive completed after 3 model calls; passed" in out.stdout
+    assert f"recorded: {tmp_path / 'rec' / 'coats.naive.yaml'}" in out.stdout
+    cassette = tmp_path / "rec" / "coats.naive.yaml"
+    assert "sk-standin-secret" not in cassette.read_text()
+    assert len(read(cassette).exchanges) == 3
+    assert load_scenario(tmp_path / "rec" / "coats.naive.scenario.yaml").name == \
+        "coats-naive-replay"
