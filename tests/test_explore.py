@@ -76,3 +76,24 @@ def test_no_failure_exits_0_and_the_same_seed_searches_the_same(tmp_path: Path) 
 def _dirs(tmp_path: Path) -> None:
     for i in (1, 2):
         (tmp_path / str(i)).mkdir()
+
+
+def test_pytest_chaos_explore(tmp_path: Path) -> None:
+    """``pytest --chaos --chaos-explore N``: each scenario and agent is searched; a failure
+    fails the test with the smallest schedule and the regression scenario it wrote."""
+    import os
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pay-invoice.yaml").write_text(BASE.read_text())
+    (project / "tox.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--chaos",
+         "--chaos-explore", "100", "pay-invoice.yaml", "--chaos-agent", PLANTED,
+         "--chaos-results", "out/results.json"], cwd=project, capture_output=True, text=True,
+        timeout=900, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "1 failed" in result.stdout, result.stdout
+    written = project / "out" / "explored" / "pay-invoice.planted.yaml"
+    assert "fault schedules broke agent 'planted'" in result.stdout
+    assert "regression scenario: out/explored/pay-invoice.planted.yaml" in result.stdout
+    assert "idempotent_writes" in load_scenario(written).description

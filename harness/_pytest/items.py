@@ -89,6 +89,10 @@ class ScenarioItem(_ChaosItem):
 
     def runtest(self) -> None:
         session = ChaosSession.get(self.config)
+        examples = self.config.getoption("chaos_explore")
+        if examples:
+            self._explore(session, examples)
+            return
         numbers = range(session.repeat or self.scenario.repeat)
         if session.trial is not None:
             numbers = range(session.trial, session.trial + 1)
@@ -133,6 +137,31 @@ class ScenarioItem(_ChaosItem):
             head = "" if trials == 1 else (f"{trials - len(failed)} of {trials} trials passed; "
                                            f"the first to fail, trial {trial}:\n")
             raise ChecksFailed(f"{head}{first.explain()}\n  reproduce: {self.reproduce(trial)}")
+
+    def _explore(self, session: ChaosSession, examples: int) -> None:
+        """``--chaos-explore N``: search fault schedules; fail with the smallest that breaks
+        the agent, written as a regression scenario beside results.json."""
+        from .._yaml import load_yaml
+        from ..explore import describe, explore, regression_doc
+        from ..world.openapi import to_yaml
+
+        if self.scenario.load is not None:
+            pytest.skip("explore searches single runs; this is a load scenario")
+        raw, _ = load_yaml(self.path.read_text(encoding="utf-8"), str(self.path))
+        found = explore(session.runner, self.scenario, raw, self.agent, examples, session.seed,
+                        self.config.rootpath / ".hypothesis" / "agent-chaos")
+        if found.faults is None:
+            return
+        out = session.results_path().parent / "explored" / \
+            f"{self.scenario.name}.{self.agent.name}.yaml"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(to_yaml(regression_doc(raw, found, self.agent)), encoding="utf-8")
+        raise ChecksFailed(
+            f"explore: {found.failures} of {found.examples} fault schedules broke agent "
+            f"{self.agent.name!r} in scenario {self.scenario.name!r}; the smallest: "
+            f"{describe(found.faults)}\n  " + "\n  ".join(found.messages) +
+            f"\n  regression scenario: {out}\n  reproduce: pytest --chaos {out} "
+            f"--chaos-agent {self.agent.spec} --chaos-seed {session.seed}")
 
     def reproduce(self, trial: int, base: Path | None = None) -> str:
         """A command that gives this run again, typed in ``base`` (default: the directory

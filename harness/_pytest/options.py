@@ -118,6 +118,10 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--chaos-record-key-env", default=None, metavar="NAME",
                     help="the environment variable that holds the recorded endpoint's API key "
                          "(sent as the API wants it; never written to a cassette)")
+    group.addoption("--chaos-explore", type=int, default=None, metavar="N",
+                    help="instead of one run, search N fault schedules per scenario and "
+                         "agent with hypothesis (agent-chaos explore); a failure is shrunk and "
+                         "written as a regression scenario")
     group.addoption("--chaos-mocks", action="append", default=[], metavar="DIR",
                     help="a folder of your own tool APIs (DIR/tools/*.yaml) and payloads "
                          "(DIR/payloads/), added to the built-in ones (repeatable; replaces "
