@@ -3,8 +3,10 @@ scenarios can use."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +15,10 @@ import click
 from .errors import ScenarioError
 
 if TYPE_CHECKING:
+    from .agents import Agent
+    from .record.recorder import RecordOptions
+    from .runner import Runner
+    from .scenario import Scenario
     from .world.catalog import Catalog
 
 
@@ -57,6 +63,36 @@ def _catalog(mocks: tuple[Path, ...]) -> Catalog:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
+
+
+def _scenario_and_agent(file: Path, spec: str, mocks: tuple[Path, ...]
+                        ) -> tuple[Scenario, Agent, Catalog]:
+    """A command's scenario and agent; a mistake in either is a clear error, exit 1."""
+    from .agents import coerce_agent
+    from .errors import ChaosError
+    from .scenario import load_scenario
+
+    catalog = _catalog(mocks)
+    try:
+        return load_scenario(file, catalog), coerce_agent(spec), catalog
+    except ChaosError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _runner(seed: int, catalog: Catalog, record: RecordOptions | None = None
+            ) -> Iterator[Runner]:
+    """A runner on its own servers, closed with them however the command ends."""
+    from .runner import Runner
+    from .servers import ServerHost
+
+    host = ServerHost()
+    runner = Runner(host, seed, catalog, record=record)
+    try:
+        yield runner
+    finally:
+        runner.close()
+        host.close()
 
 
 @main.command()
@@ -181,31 +217,20 @@ def explore(scenario_file: Path, agent_spec: str, max_examples: int, output: Pat
     smallest that still does, and write it as a regression scenario. Exit 1 when a failure
     was found, 0 when none was."""
     from ._yaml import load_yaml
-    from .agents import coerce_agent
     from .errors import ChaosError
     from .explore import describe, regression_doc
     from .explore import explore as search
-    from .runner import Runner
-    from .scenario import load_scenario
-    from .servers import ServerHost
     from .world.openapi import to_yaml
 
-    catalog = _catalog(mocks)
-    try:
-        scenario = load_scenario(scenario_file, catalog)
-        agent = coerce_agent(agent_spec)
-    except ChaosError as exc:
-        raise click.ClickException(str(exc)) from None
+    scenario, agent, catalog = _scenario_and_agent(scenario_file, agent_spec, mocks)
     raw, _ = load_yaml(scenario_file.read_text(encoding="utf-8"), str(scenario_file))
-    host = ServerHost()
-    runner = Runner(host, seed, catalog)
-    try:
-        found = search(runner, scenario, raw, agent, max_examples, seed,
-                       database or Path(".hypothesis") / "agent-chaos",
-                       progress=lambda line: click.echo(line, err=True))
-    finally:
-        runner.close()
-        host.close()
+    with _runner(seed, catalog) as runner:
+        try:
+            found = search(runner, scenario, raw, agent, max_examples, seed,
+                           database or Path(".hypothesis") / "agent-chaos",
+                           progress=lambda line: click.echo(line, err=True))
+        except ChaosError as exc:
+            raise click.ClickException(str(exc)) from None
     if found.faults is None:
         click.echo(f"no failure in {found.examples} examples: {agent.name} held under every "
                    f"schedule tried")
@@ -240,28 +265,15 @@ def record(scenario_file: Path, agent_spec: str, url: str, key_env: str | None,
     """Run one scenario with the agent's model requests sent to a real endpoint (the tools
     stay mocked), as pytest --chaos --chaos-record does: write the session as a vcrpy
     cassette and a scenario that replays it."""
-    from .agents import coerce_agent
     from .errors import ChaosError
     from .record.recorder import RecordOptions
-    from .runner import Runner
-    from .scenario import load_scenario
-    from .servers import ServerHost
 
-    catalog = _catalog(mocks)
-    try:
-        scenario = load_scenario(scenario_file, catalog)
-        agent = coerce_agent(agent_spec)
-    except ChaosError as exc:
-        raise click.ClickException(str(exc)) from None
-    host = ServerHost()
-    runner = Runner(host, seed, catalog, record=RecordOptions(url, directory.resolve(), key_env))
-    try:
-        result = runner.run(scenario, agent)
-    except ChaosError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        runner.close()
-        host.close()
+    scenario, agent, catalog = _scenario_and_agent(scenario_file, agent_spec, mocks)
+    with _runner(seed, catalog, RecordOptions(url, directory.resolve(), key_env)) as runner:
+        try:
+            result = runner.run(scenario, agent)
+        except ChaosError as exc:
+            raise click.ClickException(str(exc)) from None
     calls = len(result.trace.of("llm"))
     verdict = "passed" if result.passed else \
         "failed: " + (", ".join(v.check for v in result.failed) or "the goal was missed")
