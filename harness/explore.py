@@ -75,7 +75,7 @@ def describe(faults: list[dict[str, Any]]) -> str:
         rest = {k: v for k, v in params.items() if k not in ("target", "when")}
         extra = f" {json.dumps(rest)}" if rest else ""
         parts.append(f"{kind} on {params['target']} at call {params['when']['call']}{extra}")
-    return "; ".join(parts)
+    return "; ".join(parts) or "no added fault (the scenario as written)"
 
 
 def explore(runner: Runner, scenario: Scenario, raw: dict[str, Any], agent: Agent,
@@ -138,6 +138,13 @@ def explore(runner: Runner, scenario: Scenario, raw: dict[str, Any], agent: Agen
             smallest[:] = [faults]
             raise _Breaks
 
+    # The scenario as written first, outside the search: an agent that cannot start is a
+    # clear error (ChaosError) rather than a "failing example", and one that already fails
+    # needs no added fault.
+    if breaks([]):
+        found.faults = []
+        _, found.failed, found.messages = seen["[]"]
+        return found
     offered = [f for options in space.values() for f in options if f is not None]
     for faults in reversed(saved):
         if all(f in offered for f in faults):  # the world may have changed since

@@ -55,11 +55,22 @@ def test_explore_finds_the_two_fault_weakness_and_shrinks_to_it(tmp_path: Path,
     assert [v.check for v in bad.failed] == ["idempotent_writes"]
     good = runner.run(regression, "guarded=examples.agents.guarded:run")
     assert good.passed, good.explain()
-    # Hypothesis's database kept the failure: the next search plays it first.
+    # Hypothesis's database kept the failure: the next search plays it first (after the
+    # scenario as written, example 1).
     again = explore(tmp_path, PLANTED, "--max-examples", "100", "-o", str(tmp_path / "2.yaml"))
     assert again.returncode == 1
-    assert again.stderr.splitlines()[0].startswith("example 1 (searching): ")
-    assert "FAILED idempotent_writes" in again.stderr.splitlines()[0]
+    lines = again.stderr.splitlines()
+    assert lines[0].startswith("example 1 (searching): no added fault") and "held" in lines[0]
+    assert lines[1].startswith("example 2 (searching): ")
+    assert "FAILED idempotent_writes" in lines[1]
+
+
+def test_an_agent_that_cannot_start_is_a_clear_error(tmp_path: Path) -> None:
+    result = explore(tmp_path, "nosuch=nosuchmodule:run", "--max-examples", "5")
+    assert result.returncode == 1
+    assert "Error: agent 'nosuch'" in result.stderr or "cannot import agent module" in \
+        result.stderr
+    assert "Traceback" not in result.stderr and "Failing test case" not in result.stderr
 
 
 def test_no_failure_exits_0_and_the_same_seed_searches_the_same(tmp_path: Path) -> None:
