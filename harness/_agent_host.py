@@ -23,7 +23,7 @@ def _write(path: str, result: dict[str, Any]) -> None:
         json.dump(result, f)
 
 
-def _resolve(target: str) -> Any:
+def resolve(target: str) -> Any:
     module_name, _, attr = target.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
@@ -45,7 +45,7 @@ def main(argv: list[str]) -> int:
     from harness.agents import AgentEnv
 
     try:
-        run = _resolve(target)
+        run = resolve(target)
     except LookupError as exc:
         _write(result_file, {"status": "config_error", "error": str(exc)})
         return 2

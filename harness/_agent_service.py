@@ -22,7 +22,7 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from harness._agent_host import MAX_OUTPUT, _resolve
+from harness._agent_host import MAX_OUTPUT, resolve
 from harness._guard import die_with_parent
 
 #: Tasks of a sync agent running at once; more wait for a thread.
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
     from harness.agents import AgentEnv
 
     try:
-        run = _resolve(argv[1])
+        run = resolve(argv[1])
     except LookupError as exc:
         print(f"agent-chaos: {exc}", file=sys.stderr)
         return 2

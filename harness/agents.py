@@ -13,6 +13,7 @@ sleeps, hangs or eats memory is stopped, with everything it started, at the scen
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ._guard import PARENT_ENV
+from ._warm import Zygote, Zygotes, unsupported
 from .checks.base import Outcome
 from .errors import AgentConfigError
 
@@ -210,7 +212,7 @@ def _default_name(target: str) -> str:
 
 
 def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
-           memory: int = DEFAULT_MEMORY) -> Outcome:
+           memory: int = DEFAULT_MEMORY, zygotes: Zygotes | None = None) -> Outcome:
     """Run the agent to completion, until ``timeout`` seconds or until its processes hold
     ``memory`` bytes; never leaves a process behind.
 
@@ -218,7 +220,12 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
     started, however it detached, also when the harness itself dies. Its stdout and stderr go
     through pipes into bounded buffers (the answer's head, the log's tail), never to disk or
     memory whole. The task travels in a file (``CHAOS_TASK_FILE``), and in ``CHAOS_TASK`` too
-    when it is small enough for an environment variable."""
+    when it is small enough for an environment variable.
+
+    With ``zygotes``, a Python agent is forked from its fork server (``harness/_zygote.py``),
+    which has its imports done, instead of started as a new interpreter: the same supervisor,
+    limits and isolation, without the start-up. Where that is not possible the run starts
+    cold, and its outcome says why (``Outcome.cold``)."""
     if agent.kind == "service":
         from .load.service import serve_once
 
@@ -238,34 +245,61 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
             argv = agent.command(result_file)
         except ValueError as exc:
             raise AgentConfigError(f"agent {agent.name!r}: bad command: {exc}") from None
+        server = warm_server(agent, zygotes) if zygotes and agent.kind == "python" else None
         started = time.monotonic()
-        proc = supervise(agent, argv, environ, memory, status_file, tmp)
+        if isinstance(server, Zygote):
+            proc: Any = server.spawn({
+                "target": agent.target, "result_file": result_file, "environ": environ,
+                "cwd": os.getcwd(), "memory": memory, "grace": GRACE,
+                "status_file": status_file, "cleanup": tmp})
+        else:
+            proc = supervise(agent, argv, environ, memory, status_file, tmp)
+        start = "warm" if isinstance(server, Zygote) else "cold"
+        cold = server if isinstance(server, str) else None
         capture = Capture(proc)
-        timed_out = False
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            timed_out = True
+            capture.timed_out = True
         finally:
             stop(proc)
             capture.finish()
         duration = time.monotonic() - started
-        stdout, stderr = capture.answer(), capture.log()
-        ended = read_status(status_file)
-        code = ended.get("exit_code", proc.returncode)
-        if ended.get("reason") == "memory":
-            return Outcome("memory", None, f"stopped at the {mb(memory)} memory limit: its "
-                           f"processes held {mb(ended.get('peak_memory', 0))}", code,
-                           duration, stderr)
-        if timed_out:
-            return Outcome("timeout", None, f"stopped at the {timeout:g} s time limit",
-                           code, duration, stderr)
-        if agent.kind == "command":
-            if code == 0:
-                return Outcome("completed", stdout.strip(), None, 0, duration, stderr)
-            last = stderr.strip().splitlines()[-1:] or [f"exit code {code}"]
-            return Outcome("crashed", stdout.strip() or None, last[0], code, duration, stderr)
-        return _python_outcome(result_file, code, duration, stderr)
+        outcome = _outcome(agent, proc.returncode, capture, read_status(status_file),
+                           result_file, timeout, memory, duration)
+        return dataclasses.replace(outcome, start=start, cold=cold)
+
+
+def _outcome(agent: Agent, returncode: int | None, capture: Capture, ended: dict[str, Any],
+             result_file: str, timeout: float, memory: int, duration: float) -> Outcome:
+    """How a run ended, from its supervisor's status, its pipes and its result file."""
+    stdout, stderr = capture.answer(), capture.log()
+    code = ended.get("exit_code", returncode)
+    if ended.get("reason") == "memory":
+        return Outcome("memory", None, f"stopped at the {mb(memory)} memory limit: its "
+                       f"processes held {mb(ended.get('peak_memory', 0))}", code,
+                       duration, stderr)
+    if capture.timed_out:
+        return Outcome("timeout", None, f"stopped at the {timeout:g} s time limit",
+                       code, duration, stderr)
+    if agent.kind == "command":
+        if code == 0:
+            return Outcome("completed", stdout.strip(), None, 0, duration, stderr)
+        last = stderr.strip().splitlines()[-1:] or [f"exit code {code}"]
+        return Outcome("crashed", stdout.strip() or None, last[0], code, duration, stderr)
+    return _python_outcome(result_file, code, duration, stderr)
+
+
+def warm_server(agent: Agent, zygotes: Zygotes) -> Zygote | str:
+    """The agent's fork server, or why it starts cold."""
+    reason = unsupported()
+    if reason is not None:
+        return reason
+    placeholder = AgentEnv(llm_base_url="http://127.0.0.1:9/v1", api_key="sk-agent-chaos",
+                           model="chaos-model", tool_urls={}, approval_url="http://127.0.0.1:9/",
+                           session_id="", seed=0, timeout=0.0)
+    return zygotes.get(agent.target, agent_environ(agent, placeholder, {}),
+                       tuple(sorted(f"{k}={v}" for k, v in agent.extra_env.items())))
 
 
 def agent_environ(agent: Agent, env: AgentEnv, extra: dict[str, str]) -> dict[str, str]:
@@ -333,6 +367,8 @@ class Capture:
         self.head = bytearray()
         self.tail = bytearray()
         self.dropped = 0
+        #: Whether the run was stopped at its time limit.
+        self.timed_out = False
         self._stop = threading.Event()
         self._streams = [s for s in (proc.stdout, proc.stderr) if s is not None]
         self._out = proc.stdout

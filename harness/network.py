@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import re
 import socket
 import threading
@@ -64,6 +65,8 @@ class Network:
         self.token = owner_token()
         self._lock = threading.Lock()
         self._open: dict[str, list[str]] = {}  # session → proxy names it created
+        self._doomed: queue.Queue[list[str] | None] = queue.Queue()  # closed sessions' proxies
+        self._reaper: threading.Thread | None = None
         self.swept: list[str] = []  # proxies left by dead sessions, removed
 
     def proxy_name(self, session: str, target: str) -> str:
@@ -85,29 +88,55 @@ class Network:
         return removed
 
     def open(self, session: str, targets: dict[str, str]) -> dict[str, str]:
-        """Create a proxy per target (name → upstream ``host:port``); name → listen address."""
-        listens: dict[str, str] = {}
+        """Create a proxy per target (name → upstream ``host:port``), all in one request;
+        name → listen address."""
+        names = {target: self.proxy_name(session, target) for target in targets}
+        with self._lock:
+            self._open.setdefault(session, []).extend(names.values())
         try:
-            for target, upstream in targets.items():
-                name = self.proxy_name(session, target)
-                proxy = self.client.create(name, upstream=upstream)
-                with self._lock:
-                    self._open.setdefault(session, []).append(name)
-                listens[target] = proxy.listen
+            created = self.client.populate([{"name": names[t], "upstream": upstream}
+                                            for t, upstream in targets.items()])
         except Exception:
-            self.close(session)
+            self.close(session, wait=True)
             raise
-        return listens
+        return {target: proxy.listen for target, proxy in zip(targets, created, strict=True)}
 
-    def close(self, session: str) -> None:
+    def close(self, session: str, wait: bool = False) -> None:
+        """Remove the session's proxies: in the background (the run's result does not wait
+        for them), or at once with ``wait``."""
         with self._lock:
             names = self._open.pop(session, [])
+            if not names:
+                return
+            if not wait:
+                if self._reaper is None or not self._reaper.is_alive():
+                    self._reaper = threading.Thread(target=self._reap, daemon=True,
+                                                    name="agent-chaos-proxy-reaper")
+                    self._reaper.start()
+                self._doomed.put(names)
+                return
+        self._delete(names)
+
+    def _delete(self, names: list[str]) -> None:
+        from .toxiproxy.client import ToxiproxyError
+
         for name in names:
-            self.client.delete(name)
+            with contextlib.suppress(ToxiproxyError):  # gone already (a failed populate)
+                self.client.delete(name)
+
+    def _reap(self) -> None:
+        while (names := self._doomed.get()) is not None:
+            self._delete(names)
 
     def close_all(self) -> None:
+        """Remove every proxy of this network, and wait until they are gone."""
         for session in list(self._open):
-            self.close(session)
+            self.close(session, wait=True)
+        with self._lock:
+            reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            self._doomed.put(None)
+            reaper.join()
 
 
 class RunToxics:

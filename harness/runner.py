@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._seed import derive
+from ._warm import Zygotes
 from .agents import Agent, AgentEnv, coerce_agent, launch
 from .checks.base import CheckContext, Outcome, Severity, Verdict
 from .errors import ChaosError, ChecksFailed
@@ -126,7 +128,8 @@ class RunResult:
             "trace_dropped": self.trace.dropped,
             "state": {name: s.snapshot() for name, s in sorted(self.tools.items())},
             "timing": {"duration": round(self.outcome.duration, 3),
-                       "events": self.trace.timing()},
+                       "events": self.trace.timing(), "start": self.outcome.start,
+                       **({"cold": self.outcome.cold} if self.outcome.cold else {})},
             **({"recorded": self.recorded} if self.recorded else {}),
         }
 
@@ -183,9 +186,11 @@ class Runner:
 
     def __init__(self, host: ServerHost, seed: int = 0, catalog: Catalog | None = None,
                  toxiproxy_url: str | None = None, load_options: LoadOptions | None = None,
-                 record: RecordOptions | None = None) -> None:
+                 record: RecordOptions | None = None, warm: bool = True) -> None:
         from .load.run import LoadOptions
 
+        #: Python agents fork from a fork server that has their imports done (warm starts).
+        self.zygotes = Zygotes() if warm else None
         #: Record mode: model requests go to a real endpoint and are saved as cassettes.
         self.record = record
         self.load_options = load_options or LoadOptions()
@@ -214,8 +219,20 @@ class Runner:
         return self._network.swept if self._network is not None else []
 
     def close(self) -> None:
-        if self._network is not None:
-            self._network.close_all()
+        try:
+            if self._network is not None:
+                self._network.close_all()
+        finally:
+            if self.zygotes is not None:
+                self.zygotes.close()
+
+    def reseeded(self, seed: int) -> Runner:
+        """The same runner (servers, proxies, fork servers) with another session seed."""
+        _ = self.network  # made now, so that both share it
+        other = copy.copy(self)
+        other.seed = seed
+        other._calm = {}
+        return other
 
     def steady(self, scenario: Scenario, agent: Agent | str | Callable[..., Any],
                trial: int = 0) -> RunResult:
@@ -285,7 +302,8 @@ class Runner:
                 outcome, load = run_load(self, scenario, agent, world, env, self.load_options)
                 load.baseline_calls_per_request = baseline
             else:
-                outcome = launch(agent, env, scenario.task, scenario.timeout, scenario.memory)
+                outcome = launch(agent, env, scenario.task, scenario.timeout, scenario.memory,
+                                 zygotes=self.zygotes)
             ended = world.trace.now()
         finally:
             try:

@@ -48,6 +48,23 @@ def runner(request: pytest.FixtureRequest, host: ServerHost) -> Iterator[Runner]
     run.close()
 
 
+@pytest.fixture(scope="session")
+def cold_runner(request: pytest.FixtureRequest, host: ServerHost) -> Iterator[Runner]:
+    """A runner that starts every agent as a new interpreter (``--chaos-cold-start``)."""
+    run = Runner(host, seed=0, toxiproxy_url=request.config.getoption("toxiproxy_url"),
+                 warm=False)
+    yield run
+    run.close()
+
+
+@pytest.fixture(params=["warm", "cold"])
+def starts(request: pytest.FixtureRequest) -> Runner:
+    """The runner, with warm starts (forked from a fork server) and with cold ones."""
+    fixture = "runner" if request.param == "warm" else "cold_runner"
+    runner: Runner = request.getfixturevalue(fixture)
+    return runner
+
+
 @pytest.fixture
 def register(host: ServerHost, runner: Runner) -> Iterator[Any]:
     """``register(doc)`` makes a run's world from a scenario doc (see ``scenario_from``) and

@@ -218,24 +218,26 @@ def piddir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_every_way_of_detaching_ends_at_the_time_limit(runner: Runner, piddir: Path) -> None:
+def test_every_way_of_detaching_ends_at_the_time_limit(starts: Runner, piddir: Path) -> None:
     """New sessions and process groups, forks, a daemon's double fork, `disown`, `setsid`,
-    multiprocessing, posix_spawn, a process that ignores SIGTERM: all end with the run."""
+    multiprocessing, posix_spawn, a process that ignores SIGTERM: all end with the run,
+    started warm or cold."""
     scenario = scenario_from({"name": "escapes", "timeout": 4, "llm": [{"text": "ok"}],
                               "expect": [{"terminates": {}}]})
-    result = runner.run(scenario, "escapes=tests.agents.escapes:escapes")
+    result = starts.run(scenario, "escapes=tests.agents.escapes:escapes")
     assert result.outcome.status == "timeout", result.outcome
+    assert result.outcome.start == ("warm" if starts.zygotes else "cold")
     started = escaped(piddir)
     assert set(started) == ESCAPE_MODES, "the agent did not start them all"
     survivors = sorted(mode for mode, pid in started.items() if alive(pid))
     assert not survivors, f"outlived the run: {survivors}"
 
 
-def test_what_an_agent_leaves_running_ends_when_it_answers(runner: Runner,
+def test_what_an_agent_leaves_running_ends_when_it_answers(starts: Runner,
                                                             piddir: Path) -> None:
     scenario = scenario_from({"name": "leftovers", "llm": [{"text": "ok"}],
                               "expect": [{"terminates": {}}]})
-    result = runner.run(scenario, "leaves=tests.agents.escapes:escapes_and_answers")
+    result = starts.run(scenario, "leaves=tests.agents.escapes:escapes_and_answers")
     assert result.outcome.status == "completed" and result.outcome.output == "started 11"
     started = escaped(piddir)
     assert len(started) == 11
@@ -243,20 +245,20 @@ def test_what_an_agent_leaves_running_ends_when_it_answers(runner: Runner,
 
 
 def test_an_agent_at_its_time_limit_gets_sigterm_and_a_moment_to_flush(
-        runner: Runner, piddir: Path) -> None:
+        starts: Runner, piddir: Path) -> None:
     scenario = scenario_from({"name": "flush", "timeout": 2, "llm": [{"text": "ok"}],
                               "expect": [{"terminates": {}}]})
-    result = runner.run(scenario, "flusher=tests.agents.escapes:flushes_on_sigterm")
+    result = starts.run(scenario, "flusher=tests.agents.escapes:flushes_on_sigterm")
     assert result.outcome.status == "timeout"
     assert (piddir / "flushed").read_text() == "partial work saved"
 
 
 def test_an_agent_allocating_without_bound_is_stopped_at_its_memory_limit(
-        runner: Runner) -> None:
+        starts: Runner) -> None:
     scenario = scenario_from({"name": "hog", "timeout": 60, "memory": "256MiB",
                               "llm": [{"text": "ok"}],
                               "expect": [{"terminates": {}}, {"graceful_failure": {}}]})
-    result = runner.run(scenario, "hog=tests.agents.escapes:eats_memory")
+    result = starts.run(scenario, "hog=tests.agents.escapes:eats_memory")
     assert result.outcome.status == "memory", result.outcome
     assert result.outcome.error.startswith("stopped at the 256 MiB memory limit: its processes "
                                            "held ")

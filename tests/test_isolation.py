@@ -34,6 +34,12 @@ def listening() -> set[tuple[str, int]]:
             if c.status == psutil.CONN_LISTEN}
 
 
+def processes() -> set[int]:
+    """This process's children and theirs (the fork servers of a runner another test holds
+    open among them: compare against a snapshot)."""
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
 def session_threads() -> set[threading.Thread]:
     """This process's threads, but for the executor threads of the outer test session's own
     server loop (``host``), which asyncio starts on the first name lookup it makes."""
@@ -45,7 +51,7 @@ def test_runaway_agents_are_stopped_and_leave_nothing(pytester: pytest.Pytester)
                      "filterwarnings = error::ResourceWarning\n")
     pytester.makefile(".yaml", runaway=SCENARIO)
     pytester.makepyfile(test_after="def test_the_suite_goes_on():\n    assert True\n")
-    threads, sockets = session_threads(), listening()
+    threads, sockets, children = session_threads(), listening(), processes()
     agents = ["busy=tests.agents.runaway:busy_loop", "sleeper=tests.agents.runaway:sleeps_forever",
               "toolloop=tests.agents.runaway:tool_loop", "forker=tests.agents.runaway:spawns_child"]
     args = ["--chaos", "runaway.yaml", "test_after.py", "-p", "no:randomly"]
@@ -61,11 +67,12 @@ def test_runaway_agents_are_stopped_and_leave_nothing(pytester: pytest.Pytester)
         ("busy", "sleeper", "toolloop", "forker"), "timeout")
     for run in runs.values():
         assert run["timing"]["duration"] < 5
+        assert run["timing"]["start"] == "warm"  # forked from its fork server
     assert len(runs["toolloop"]["trace"]) > 5  # it really was hammering the tool API
 
     assert session_threads() <= threads
     assert listening() <= sockets
-    assert psutil.Process().children(recursive=True) == []
+    assert processes() <= children
     leftovers = [p for p in psutil.process_iter(["cmdline"])
                  if "time.sleep(10_000)" in " ".join(p.info["cmdline"] or [])]
     assert leftovers == []
@@ -106,7 +113,7 @@ def test_a_failure_mid_fault_leaves_no_proxy_connection_or_task(pytester: pytest
     pytester.makepyfile(test_user=USER_TEST)
     external = ToxiproxyClient(host.toxiproxy_url())  # a server the session does not own
     before = set(external.proxies())
-    threads, sockets = session_threads(), listening()
+    threads, sockets, children = session_threads(), listening(), processes()
     result = pytester.runpytest("--chaos", "faulted.yaml", "test_user.py", "-p", "no:randomly",
                                 "--toxiproxy-url", host.toxiproxy_url(),
                                 "--chaos-agent", "toolloop=tests.agents.runaway:tool_loop",
@@ -117,4 +124,4 @@ def test_a_failure_mid_fault_leaves_no_proxy_connection_or_task(pytester: pytest
     assert set(external.proxies()) == before  # exactly the proxies it made were removed
     assert session_threads() <= threads
     assert listening() <= sockets
-    assert psutil.Process().children(recursive=True) == []
+    assert processes() <= children

@@ -9,7 +9,7 @@ from typing import Any
 from .._paths import builtin_scenarios
 from ..agents import Agent
 from ..errors import ChaosError
-from ..runner import Runner, RunResult
+from ..runner import RunResult
 from ..scenario import Scenario, load_scenario, parse_scenario
 from .session import ChaosSession
 
@@ -45,6 +45,5 @@ class Chaos:
             trial: int = 0) -> RunResult:
         runner = self._session.runner
         if seed is not None and seed != runner.seed:
-            runner = Runner(runner.host, seed, runner.catalog, runner.toxiproxy_url,
-                            runner.load_options)
+            runner = runner.reseeded(seed)
         return runner.run(self.scenario(scenario), agent, trial)

@@ -126,6 +126,9 @@ def add_options(parser: pytest.Parser) -> None:
                     help="a folder of your own tool APIs (DIR/tools/*.yaml) and payloads "
                          "(DIR/payloads/), added to the built-in ones (repeatable; replaces "
                          "the chaos_mocks ini list)")
+    group.addoption("--chaos-cold-start", action="store_true", default=False,
+                    help="start every run of a Python agent as a new interpreter, instead of "
+                         "forking it from a fork server that has its imports done")
     group.addoption("--toxiproxy-url", default=None, metavar="URL",
                     help="use this real toxiproxy-server (e.g. http://127.0.0.1:8474) for "
                          "network faults instead of the embedded one")

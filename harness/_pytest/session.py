@@ -207,6 +207,7 @@ class ChaosSession:
             self._host = ServerHost()
             self._runner = Runner(self._host, self.seed, self.catalog, record=self.record(),
                                   toxiproxy_url=self.config.getoption("toxiproxy_url"),
+                                  warm=not self.config.getoption("chaos_cold_start"),
                                   load_options=LoadOptions(
                                       self.config.getoption("chaos_load_workers"),
                                       self.config.getoption("chaos_load_master")))
@@ -337,6 +338,14 @@ class ChaosSession:
         html = write_html(self.report_path(), doc, self.config.getoption("chaos_min_score"))
         summarize(terminal, doc, path)
         terminal.write_line(f"report: {html}")
+        cold: dict[str, str] = {}
+        for run in doc.get("runs", []):
+            reason = (run.get("timing") or {}).get("cold")
+            if reason:
+                cold.setdefault(run["agent"], reason)
+        for agent, reason in cold.items():
+            terminal.write_line(f"agent-chaos: agent {agent!r} starts cold (a new Python "
+                                f"process for every run): {reason}")
         for run in doc.get("runs", []):
             for recorded in run.get("recorded") or []:
                 terminal.write_line(f"recorded: {recorded}")

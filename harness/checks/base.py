@@ -44,6 +44,10 @@ class Outcome:
     exit_code: int | None = None
     duration: float = 0.0
     log: str = ""
+    #: How the agent's process started: "warm" (forked from its fork server) or "cold".
+    start: str = "cold"
+    #: Why a Python agent started cold (its fork server could not serve it), if it did.
+    cold: str | None = None
 
     def stopped(self) -> str | None:
         """How the agent was stopped before it finished (time or memory limit), or None."""

@@ -66,6 +66,16 @@ class ToxiproxyClient:
             body = {"name": name, "upstream": upstream, "listen": listen, "enabled": enabled}
             return Proxy(**self._ok(api.post("/proxies", json=body), f"create proxy {name}"))
 
+    def populate(self, proxies: list[dict[str, Any]]) -> list[Any]:
+        """Create several proxies in one request (``POST /populate``), in order."""
+        from toxiproxy.proxy import Proxy
+
+        with self._api() as api:
+            body = [{"listen": "127.0.0.1:0", "enabled": True, **p} for p in proxies]
+            created = self._ok(api.post("/populate", json=body), "create proxies")["proxies"]
+            by_name = {p["name"]: Proxy(**p) for p in created}
+            return [by_name[p["name"]] for p in body]
+
     def proxies(self) -> dict[str, Any]:
         from toxiproxy import Toxiproxy
 
