@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,19 +93,35 @@ class WarmProcess:
             os.kill(self.pid, sig)
 
 
+#: Every fork server of this process not yet closed.
+_LIVE: weakref.WeakSet[Zygote] = weakref.WeakSet()
+
+
+def end_all() -> None:
+    """Tell every fork server to end now, with the runs under way (the session is being
+    stopped: SIGTERM); only closes pipes, so a signal handler may call it."""
+    for server in list(_LIVE):
+        server.end()
+
+
 class Zygote:
     """One fork server: started, asked for runs, closed."""
 
     def __init__(self, target: str, environ: dict[str, str]) -> None:
         self.target = target
         self._dir = tempfile.mkdtemp(prefix="agent-chaos-zygote-")
-        self.socket = str(Path(self._dir) / "zygote.sock")
+        # An abstract socket (Linux): no path to outgrow AF_UNIX's 108 bytes in a deep
+        # TMPDIR, nothing on disk to leave behind.
+        self.name = f"agent-chaos-zygote-{os.getpid()}-{secrets.token_hex(8)}"
+        self.socket = "\0" + self.name
         self._log = open(Path(self._dir) / "zygote.log", "w+b")  # noqa: SIM115 - kept open
         self.info: dict[str, Any] = {}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "harness._zygote", target, self.socket], env=environ,
+            [sys.executable, "-m", "harness._zygote", target, self.name, self._dir],
+            env=environ,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
             start_new_session=True)
+        _LIVE.add(self)
 
     def ready(self, timeout: float = START_TIMEOUT) -> str | None:
         """Wait for the fork server to have imported the agent: None when it serves, else
@@ -165,10 +183,15 @@ class Zygote:
         proc._buffer = rest
         return proc
 
-    def close(self) -> None:
+    def end(self) -> None:
+        """Close the fork server's stdin: its signal to exit (its runs end with it)."""
         if self.proc.stdin is not None:
             with contextlib.suppress(OSError):
-                self.proc.stdin.close()  # the fork server's signal to end its runs and exit
+                self.proc.stdin.close()
+
+    def close(self) -> None:
+        _LIVE.discard(self)
+        self.end()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:

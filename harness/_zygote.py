@@ -1,6 +1,6 @@
 """Warm starts: a fork server ("zygote") for one Python agent.
 
-``python -m harness._zygote module:attr SOCKET`` imports the agent's module once, with
+``python -m harness._zygote module:attr NAME DIR`` imports the agent's module once, with
 everything it imports, then serves runs: for each, it forks a supervisor (``harness/_guard.py``'s
 loop, in its own session) that forks the agent. A run so skips the interpreter start and the
 imports (``import openai`` alone is about a second) and is still the same process tree as a
@@ -16,9 +16,10 @@ part.
 Not forkable, so started cold (the harness shows the reason once): an agent whose import
 starts threads (a fork copies only the thread that forks; locks the others held stay locked).
 
-The protocol, on a Unix socket, one connection a run: the harness sends an 8-byte length with
-the run's stdout and stderr pipes (``SCM_RIGHTS``), then that many bytes of JSON (target,
-result file, environment, working directory, limits); the zygote answers a line
+The protocol, on an abstract Unix socket (Linux; ``NAME``), one connection a run: the harness
+sends an 8-byte length with the run's stdout and stderr pipes (``SCM_RIGHTS``), then that many
+bytes of JSON (target, result file, environment, working directory, limits); the zygote
+answers a line
 ``{"pid": PID}`` with the supervisor's pid, and a line ``{"exit": CODE}`` when it has ended.
 The zygote exits when its stdin closes: when the harness exits or dies.
 """
@@ -164,14 +165,16 @@ def _run(request: dict[str, Any], fds: list[int], inherited: list[int]) -> int:
                             cleanup=request["cleanup"], start=start)
 
 
-def serve(target: str, path: str) -> int:
+def serve(target: str, name: str, directory: str) -> int:
+    """Serve runs on the abstract Unix socket ``name``; ``directory`` is the harness's for
+    this server (its log), removed at the end."""
     os.environ.pop("CHAOS_TASK", None)
     info = preload(target)
     if "unsafe" in info:
         print(json.dumps(info), flush=True)
         return 3
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
+    listener.bind("\0" + name)
     listener.listen(64)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -196,12 +199,14 @@ def serve(target: str, path: str) -> int:
             if listener in ready:
                 _accept(listener, runs, [listener.fileno(), stdin, wake_r, wake_w])
     finally:
-        for pid in runs:  # each ends its agent's tree on SIGTERM
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
+        # The runs under way end with this server: each supervisor has the kernel's
+        # parent-death signal, ends its agent's tree, and (the harness gone) removes the run's
+        # directory.
         listener.close()
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+        # Its directory (the socket, the log): the harness removes it too, unless it died.
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _accept(listener: socket.socket, runs: dict[int, socket.socket],
@@ -247,4 +252,4 @@ def _reap(runs: dict[int, socket.socket]) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1], sys.argv[2]))
+    sys.exit(serve(sys.argv[1], sys.argv[2], sys.argv[3]))

@@ -28,11 +28,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._guard import PARENT_ENV
 from ._warm import Zygote, Zygotes, unsupported
-from .checks.base import Outcome
+
+if TYPE_CHECKING:
+    from .checks.base import Outcome
 from .errors import AgentConfigError
 
 __all__ = ["Agent", "AgentEnv"]
@@ -212,7 +214,8 @@ def _default_name(target: str) -> str:
 
 
 def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
-           memory: int = DEFAULT_MEMORY, zygotes: Zygotes | None = None) -> Outcome:
+           memory: int = DEFAULT_MEMORY, zygotes: Zygotes | None = None,
+           cancel: Cancel | None = None) -> Outcome:
     """Run the agent to completion, until ``timeout`` seconds or until its processes hold
     ``memory`` bytes; never leaves a process behind.
 
@@ -225,12 +228,14 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
     With ``zygotes``, a Python agent is forked from its fork server (``harness/_zygote.py``),
     which has its imports done, instead of started as a new interpreter: the same supervisor,
     limits and isolation, without the start-up. Where that is not possible the run starts
-    cold, and its outcome says why (``Outcome.cold``)."""
+    cold, and its outcome says why (``Outcome.cold``). When ``cancel`` is set (the session is
+    ending) the agent is stopped as at its time limit."""
     if agent.kind == "service":
         from .load.service import serve_once
 
         return serve_once(agent, env, task, timeout, memory)
-    with tempfile.TemporaryDirectory(prefix="agent-chaos-") as tmp:
+    # (Its supervisor removes it instead when the harness has died meanwhile.)
+    with tempfile.TemporaryDirectory(prefix="agent-chaos-", ignore_cleanup_errors=True) as tmp:
         result_file = str(Path(tmp) / "result.json")
         status_file = str(Path(tmp) / "guard.json")
         task_file = Path(tmp) / "task.json"
@@ -258,7 +263,7 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
         cold = server if isinstance(server, str) else None
         capture = Capture(proc)
         try:
-            proc.wait(timeout=timeout)
+            wait(proc, timeout, cancel)
         except subprocess.TimeoutExpired:
             capture.timed_out = True
         finally:
@@ -273,6 +278,7 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
 def _outcome(agent: Agent, returncode: int | None, capture: Capture, ended: dict[str, Any],
              result_file: str, timeout: float, memory: int, duration: float) -> Outcome:
     """How a run ended, from its supervisor's status, its pipes and its result file."""
+    from .checks.base import Outcome
     stdout, stderr = capture.answer(), capture.log()
     code = ended.get("exit_code", returncode)
     if ended.get("reason") == "memory":
@@ -300,6 +306,25 @@ def warm_server(agent: Agent, zygotes: Zygotes) -> Zygote | str:
                            session_id="", seed=0, timeout=0.0)
     return zygotes.get(agent.target, agent_environ(agent, placeholder, {}),
                        tuple(sorted(f"{k}={v}" for k, v in agent.extra_env.items())))
+
+
+class Cancel(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def wait(proc: Any, timeout: float, cancel: Cancel | None) -> None:
+    """Wait for the run to end, ``TimeoutExpired`` at ``timeout`` or when ``cancel`` is set."""
+    deadline = time.monotonic() + timeout
+    while cancel is not None and not cancel.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            proc.wait(timeout=min(left, 0.25))
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait(timeout=0 if cancel is not None else timeout)
 
 
 def agent_environ(agent: Agent, env: AgentEnv, extra: dict[str, str]) -> dict[str, str]:
@@ -412,6 +437,7 @@ class Capture:
 
 
 def _python_outcome(result_file: str, code: int | None, duration: float, log: str) -> Outcome:
+    from .checks.base import Outcome
     try:
         result = json.loads(Path(result_file).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):

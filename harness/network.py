@@ -6,6 +6,7 @@ one; either way only the proxies a run needs are created, and exactly those are 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import queue
 import re
@@ -67,10 +68,16 @@ class Network:
         self._open: dict[str, list[str]] = {}  # session → proxy names it created
         self._doomed: queue.Queue[list[str] | None] = queue.Queue()  # closed sessions' proxies
         self._reaper: threading.Thread | None = None
+        self._serial: dict[str, int] = {}  # session → the serial number of its proxies' names
+        self._count = itertools.count(1)
         self.swept: list[str] = []  # proxies left by dead sessions, removed
 
     def proxy_name(self, session: str, target: str) -> str:
-        return f"{PREFIX}{self.token}.{session}.{target}"
+        """The name of the session's proxy to ``target``. Each opening of a session gets new
+        names: the proxies of its previous run may still be being removed."""
+        with self._lock:
+            serial = self._serial.get(session, 0)
+        return f"{PREFIX}{self.token}.{session}.{serial}.{target}"
 
     def sweep(self) -> list[str]:
         """Remove the proxies that sessions on this machine left behind when they died (a
@@ -90,6 +97,8 @@ class Network:
     def open(self, session: str, targets: dict[str, str]) -> dict[str, str]:
         """Create a proxy per target (name → upstream ``host:port``), all in one request;
         name → listen address."""
+        with self._lock:
+            self._serial[session] = next(self._count)
         names = {target: self.proxy_name(session, target) for target in targets}
         with self._lock:
             self._open.setdefault(session, []).extend(names.values())
@@ -106,6 +115,7 @@ class Network:
         for them), or at once with ``wait``."""
         with self._lock:
             names = self._open.pop(session, [])
+            self._serial.pop(session, None)
             if not names:
                 return
             if not wait:

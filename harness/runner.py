@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -199,6 +200,9 @@ class Runner:
         self.catalog = catalog or get_catalog()
         self.toxiproxy_url = toxiproxy_url
         self._network: Network | None = None
+        self._lock = threading.Lock()  # runs in parallel (--chaos-parallel, chaos.arun)
+        #: Set when the session ends: runs under way stop their agents, no new run starts.
+        self.stopping = threading.Event()
         self._ids = itertools.count(1)
         self._calm: dict[tuple[str, str, int], RunResult] = {}
 
@@ -206,19 +210,27 @@ class Runner:
     def network(self) -> Network:
         """The proxies in front of the world: on the embedded Toxiproxy-compatible server, or
         on the real one at ``toxiproxy_url``."""
-        if self._network is None:
-            url = self.toxiproxy_url or self.host.toxiproxy_url()
-            self._network = Network(ToxiproxyClient(url))
-            if self.toxiproxy_url:  # a server this process does not own may hold leftovers
-                self._network.sweep()
-        return self._network
+        with self._lock:
+            if self._network is None:
+                url = self.toxiproxy_url or self.host.toxiproxy_url()
+                network = Network(ToxiproxyClient(url))
+                if self.toxiproxy_url:  # a server this process does not own may hold leftovers
+                    network.sweep()
+                self._network = network
+            return self._network
 
     @property
     def swept(self) -> list[str]:
         """Proxies that dead sessions had left on the external Toxiproxy, removed."""
         return self._network.swept if self._network is not None else []
 
+    def interrupt(self) -> None:
+        """Stop the runs under way (their agents are ended as at a time limit) and refuse
+        new ones: the session is ending."""
+        self.stopping.set()
+
     def close(self) -> None:
+        self.stopping.set()
         try:
             if self._network is not None:
                 self._network.close_all()
@@ -248,8 +260,12 @@ class Runner:
         return calm
 
     def run(self, scenario: Scenario, agent: Agent | str | Callable[..., Any],
-            trial: int = 0) -> RunResult:
+            trial: int = 0, cancel: threading.Event | None = None) -> RunResult:
+        """Run ``scenario`` against ``agent`` and judge it. When ``cancel`` is set (or the
+        runner is stopping) the agent is stopped as at its time limit."""
         agent = coerce_agent(agent)
+        if self.stopping.is_set():
+            raise ChaosError("the session is ending: no new scenario run starts")
         baseline = None
         if scenario.load is not None and scenario.faults and \
                 any(c.key == "retry_amplification" for c in scenario.checks):
@@ -257,19 +273,20 @@ class Runner:
             baseline = calls_per_request(calm)
         self.host.start()
         seed = derive(self.seed, scenario.seed, scenario.name, trial) % 2**31
-        session = f"{scenario.name}.{agent.name}.{trial}"
-        while session in self.host.runs:  # the same run twice at once (threads in a test)
-            session += f".{next(self._ids)}"
-        world = RunWorld(scenario, session, seed, self.catalog)
-        if self.record is not None:
-            from .record.recorder import Recorder
-
-            if scenario.load is not None:
-                raise ChaosError(f"{scenario.name}: a load scenario cannot be recorded (one "
-                                 f"session of one agent is); run it without --chaos-record")
-            world.recorder = Recorder(self.record)
-        self.host.register(world)
+        if self.record is not None and scenario.load is not None:
+            raise ChaosError(f"{scenario.name}: a load scenario cannot be recorded (one "
+                             f"session of one agent is); run it without --chaos-record")
         network = self.network
+        session = f"{scenario.name}.{agent.name}.{trial}"
+        with self._lock:
+            while session in self.host.runs:  # the same run twice at once (threads, arun)
+                session += f".{next(self._ids)}"
+            world = RunWorld(scenario, session, seed, self.catalog)
+            if self.record is not None:
+                from .record.recorder import Recorder
+
+                world.recorder = Recorder(self.record)
+            self.host.register(world)
         try:
             local = f"{self.host.host}"
             listens = network.open(session, {
@@ -303,7 +320,7 @@ class Runner:
                 load.baseline_calls_per_request = baseline
             else:
                 outcome = launch(agent, env, scenario.task, scenario.timeout, scenario.memory,
-                                 zygotes=self.zygotes)
+                                 zygotes=self.zygotes, cancel=_Either(self.stopping, cancel))
             ended = world.trace.now()
         finally:
             try:
@@ -326,6 +343,16 @@ class Runner:
             recorded = [str(p) for p in world.recorder.write(scenario, agent.name)]
         return RunResult(scenario, agent.name, seed, session, world.trace, world.tools, outcome,
                          verdicts, goal, run_score(verdicts, goal.met), load, recorded)
+
+
+class _Either:
+    """Set when either event is."""
+
+    def __init__(self, first: threading.Event, second: threading.Event | None) -> None:
+        self.events = [first] if second is None else [first, second]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
 
 
 def calls_per_request(result: RunResult) -> float | None:

@@ -48,8 +48,13 @@ class ServerHost:
         self.llm_port = 0
         self.tools_port = 0
         self._toxiproxy: EmbeddedToxiproxy | None = None
+        self._starting = threading.RLock()  # runs in parallel start it once
 
     def start(self) -> None:
+        with self._starting:
+            self._start()
+
+    def _start(self) -> None:
         if self._thread is not None:
             return
         ready = threading.Event()
@@ -109,14 +114,15 @@ class ServerHost:
 
     def toxiproxy_url(self) -> str:
         """Start (once) the embedded Toxiproxy-compatible server on this loop; its API URL."""
-        self.start()
-        if self._toxiproxy is None:
-            from .toxiproxy.server import EmbeddedToxiproxy
+        with self._starting:
+            self.start()
+            if self._toxiproxy is None:
+                from .toxiproxy.server import EmbeddedToxiproxy
 
-            server = EmbeddedToxiproxy(self.host, 0)
-            self.call(server.start())
-            self._toxiproxy = server
-        return self._toxiproxy.url
+                server = EmbeddedToxiproxy(self.host, 0)
+                self.call(server.start())
+                self._toxiproxy = server
+            return self._toxiproxy.url
 
     def close(self) -> None:
         if self._thread is None or self._loop is None:

@@ -76,12 +76,16 @@ def session_with_a_sleeping_agent(tmp_path: Path, *args: str,
     """A ``pytest --chaos`` subprocess whose agent sleeps; yields it and the agent's pid once
     the agent runs, and kills what is left of it at the end."""
     (tmp_path / "sleeper.yaml").write_text(SLEEPER)
+    files = ["sleeper.yaml"]
+    if "--chaos-parallel" in args:  # two runs at once
+        (tmp_path / "sleeper2.yaml").write_text(SLEEPER.replace("name: sleeper", "name: two"))
+        files.append("sleeper2.yaml")
     (tmp_path / "tox.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pidfile = tmp_path / "agent.pid"
     environ = {**os.environ, **env, "CHAOS_TEST_PIDFILE": str(pidfile),
                "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--chaos", "sleeper.yaml", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "--chaos", *files, "-p", "no:cacheprovider",
          "--chaos-agent", "sleeper=tests.agents.runaway:records_pid", *args],
         cwd=tmp_path, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -97,7 +101,8 @@ def session_with_a_sleeping_agent(tmp_path: Path, *args: str,
             proc.wait()
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+@pytest.mark.parametrize("workers", [[], ["-n", "2"], ["--chaos-parallel", "2"]],
+                         ids=["serial", "xdist", "parallel"])
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_nothing_of_a_run_outlives_pytest(tmp_path: Path, sig: signal.Signals,
                                           workers: list[str]) -> None:
@@ -133,7 +138,7 @@ def test_nothing_of_a_run_outlives_pytest(tmp_path: Path, sig: signal.Signals,
         assert not [port for port in ports if not refused(port, ours)]
         stale = [d.name for d in temp.iterdir() if not d.name.startswith("pytest-of-")]
         assert not stale, f"left behind in TMPDIR: {stale}"  # (pytest keeps its own basetemp)
-        if sig == signal.SIGTERM and not workers:  # unwound like Ctrl-C: cleanup ran
+        if sig == signal.SIGTERM and "-n" not in workers:  # unwound like Ctrl-C: cleanup ran
             assert b"KeyboardInterrupt" in out and b"Traceback" not in out
 
 

@@ -135,7 +135,8 @@ def test_resilience_table_and_results_json(project: pytest.Pytester) -> None:
     bad = doc["runs"][0]
     assert bad["trace"][0]["operation"] == "create_order"
     assert bad["state"]["inventory"]["audit"][0]["after"]["quantity"] == 50000
-    assert set(bad["timing"]) == {"duration", "events"}
+    assert set(bad["timing"]) == {"duration", "events", "start"}
+    assert bad["timing"]["start"] == "warm"  # forked from the agent's fork server
 
 
 def test_report_path_option(project: pytest.Pytester) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,8 +46,29 @@ class Chaos:
 
     def run(self, scenario: Scenario | str | Path | dict[str, Any],
             agent: Agent | str | Callable[..., Any], *, seed: int | None = None,
-            trial: int = 0) -> RunResult:
+            trial: int = 0, cancel: threading.Event | None = None) -> RunResult:
+        """Run ``scenario`` against ``agent`` and judge it. ``cancel``, when set, stops the
+        agent as at its time limit."""
         runner = self._session.runner
         if seed is not None and seed != runner.seed:
             runner = runner.reseeded(seed)
-        return runner.run(self.scenario(scenario), agent, trial)
+        return runner.run(self.scenario(scenario), agent, trial, cancel=cancel)
+
+    async def arun(self, scenario: Scenario | str | Path | dict[str, Any],
+                   agent: Agent | str | Callable[..., Any], *, seed: int | None = None,
+                   trial: int = 0) -> RunResult:
+        """``chaos.run`` for async tests: the run happens on a worker thread, so the test's
+        event loop (whatever its scope) goes on, and several runs can be gathered. Cancelled,
+        it stops the agent and tears the run down before the cancellation goes on."""
+        parsed = self.scenario(scenario)
+        cancel = threading.Event()
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(None, functools.partial(
+            self.run, parsed, agent, seed=seed, trial=trial, cancel=cancel))
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cancel.set()
+            with contextlib.suppress(Exception):
+                await done
+            raise

@@ -16,6 +16,7 @@ from .session import RESULT_PROPERTY, ChaosSession
 
 if TYPE_CHECKING:
     from ..agents import Agent
+    from ..runner import RunResult
     from ..scenario import Scenario
 
 SKIP_REASON = "chaos scenarios run only with --chaos (e.g. pytest --chaos scenarios/)"
@@ -93,17 +94,9 @@ class ScenarioItem(_ChaosItem):
         if examples:
             self._explore(session, examples)
             return
-        numbers = range(session.repeat or self.scenario.repeat)
-        if session.trial is not None:
-            numbers = range(session.trial, session.trial + 1)
+        numbers = self.trials()
         trials = len(numbers)
-        results = [session.runner.run(self.scenario, self.agent, trial) for trial in numbers]
-        steady = None
-        if self.scenario.faults and session.steady_state:
-            # The steady state (Chaos Toolkit's term): the same run with no fault injected.
-            calm = session.runner.steady(self.scenario, self.agent)
-            steady = {"passed": calm.passed, "score": calm.score, "goal_met": calm.goal.met,
-                      "failed_checks": [v.check for v in calm.failed]}
+        results, steady = session.runs(self)
         entries = []
         for trial, result in zip(numbers, results, strict=True):
             entry = result.to_json()
@@ -113,7 +106,10 @@ class ScenarioItem(_ChaosItem):
                          source=os.path.relpath(self.path, self.config.rootpath),
                          reproduce=self.reproduce(trial, self.config.rootpath))
             if steady is not None:
-                entry["steady_state"] = {**steady, "verdict": deviation(steady, result.passed)}
+                judged = {k: v for k, v in steady.items() if k != "duration"}
+                entry["steady_state"] = {**judged, "verdict": deviation(steady, result.passed)}
+                if trial == numbers[0]:  # the steady run's time, counted once
+                    entry["timing"]["steady_state"] = round(steady["duration"], 3)
             entries.append(entry)
         # Made safe here: the entries travel as JSON (to the controller under xdist), and an
         # agent's hostile values must not lose the run.
@@ -137,6 +133,28 @@ class ScenarioItem(_ChaosItem):
             head = "" if trials == 1 else (f"{trials - len(failed)} of {trials} trials passed; "
                                            f"the first to fail, trial {trial}:\n")
             raise ChecksFailed(f"{head}{first.explain()}\n  reproduce: {self.reproduce(trial)}")
+
+    def trials(self) -> range:
+        """The trial numbers this item runs."""
+        session = ChaosSession.get(self.config)
+        if session.trial is not None:
+            return range(session.trial, session.trial + 1)
+        return range(session.repeat or self.scenario.repeat)
+
+    def execute(self) -> tuple[list[RunResult], dict[str, Any] | None]:
+        """Run the trials, and the steady state when the scenario injects faults; on the main
+        thread or, with ``--chaos-parallel``, ahead of it on a worker."""
+        session = ChaosSession.get(self.config)
+        results = [session.runner.run(self.scenario, self.agent, trial)
+                   for trial in self.trials()]
+        steady = None
+        if self.scenario.faults and session.steady_state:
+            # The steady state (Chaos Toolkit's term): the same run with no fault injected.
+            calm = session.runner.steady(self.scenario, self.agent)
+            steady = {"passed": calm.passed, "score": calm.score, "goal_met": calm.goal.met,
+                      "failed_checks": [v.check for v in calm.failed],
+                      "duration": calm.outcome.duration}
+        return results, steady
 
     def _explore(self, session: ChaosSession, examples: int) -> None:
         """``--chaos-explore N``: search fault schedules; fail with the smallest that breaks

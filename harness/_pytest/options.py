@@ -54,6 +54,17 @@ def workers_type(value: str) -> int:
     return n
 
 
+def parallel_type(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 64:
+        raise pytest.UsageError(f"--chaos-parallel={value!r}: expected a number of scenario "
+                                f"runs at once from 1 to 64")
+    return n
+
+
 def master_type(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
@@ -126,6 +137,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="a folder of your own tool APIs (DIR/tools/*.yaml) and payloads "
                          "(DIR/payloads/), added to the built-in ones (repeatable; replaces "
                          "the chaos_mocks ini list)")
+    group.addoption("--chaos-parallel", type=parallel_type, default=None, metavar="N",
+                    help="run up to N scenario runs at once in this pytest process (threads; "
+                         "agents are processes); output, results.json and verdicts are those "
+                         "of a serial run. Load scenarios still run alone")
     group.addoption("--chaos-cold-start", action="store_true", default=False,
                     help="start every run of a Python agent as a new interpreter, instead of "
                          "forking it from a fork server that has its imports done")

@@ -22,12 +22,16 @@ if TYPE_CHECKING:
     from ..runner import Runner
     from ..servers import ServerHost
     from ..world.catalog import Catalog
+    from .items import ScenarioItem
+    from .parallel import Parallel, Runs
 
 _KEY = pytest.StashKey["ChaosSession"]()
 
 
 def _interrupt(signum: int, frame: Any) -> None:
     _pass_to_workers(signum)
+    if "harness._warm" in sys.modules:  # the fork servers end now, with their runs
+        sys.modules["harness._warm"].end_all()
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
@@ -65,6 +69,8 @@ class ChaosSession:
         self.results: list[dict[str, Any]] = []
         self._host: ServerHost | None = None
         self._runner: Runner | None = None
+        self._parallel: Parallel | None = None
+        self._runner_lock = threading.Lock()
         self._given = [Path(a.split("::")[0]).resolve() for a in config.args]
         baseline = config.getoption("chaos_baseline")
         if baseline and self.enabled and not self.worker:
@@ -153,6 +159,11 @@ class ChaosSession:
             watch.set()
 
     def close(self) -> None:
+        if self._parallel is not None:
+            if self._runner is not None:
+                self._runner.interrupt()  # the runs under way stop now
+            self._parallel.close()
+            self._parallel = None
         if self._runner is not None:
             self._runner.close()
             self._runner = None
@@ -199,6 +210,10 @@ class ChaosSession:
 
     @property
     def runner(self) -> Runner:
+        with self._runner_lock:  # runs in parallel ask for it at once
+            return self._make_runner()
+
+    def _make_runner(self) -> Runner:
         if self._runner is None:
             from ..load.run import LoadOptions
             from ..runner import Runner
@@ -274,6 +289,31 @@ class ChaosSession:
         from .items import ScenarioFile
 
         return ScenarioFile.from_parent(parent, path=path)
+
+    # --- running -------------------------------------------------------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> None:
+        """With ``--chaos-parallel N``, start the scenario runs on N workers before pytest
+        reports the first of them (not on an xdist worker: xdist hands it items one by one)."""
+        workers = self.config.getoption("chaos_parallel")
+        if not (self.enabled and workers and workers > 1) or self.worker \
+                or self.config.getoption("collectonly") \
+                or self.config.getoption("chaos_explore"):
+            return
+        from .items import ScenarioItem
+        from .parallel import Parallel
+
+        items = [i for i in session.items if isinstance(i, ScenarioItem)]
+        if len(items) > 1:
+            self._parallel = Parallel(workers)
+            self._parallel.submit(items)
+
+    def runs(self, item: ScenarioItem) -> Runs:
+        """The item's trials and steady state: run ahead (``--chaos-parallel``) or now."""
+        if self._parallel is not None:
+            return self._parallel.runs(item)
+        return item.execute()
 
     # --- results -------------------------------------------------------------------------
 
