@@ -100,3 +100,19 @@ expect:
   - terminates: {{}}
 goal: {{answer_given: {{}}}}
 """
+
+
+@pytest.mark.parametrize("scenario", ["winter-coats-in-july", "indirect-prompt-injection",
+                                      "invalid-json-arguments"])
+def test_warm_and_cold_starts_give_the_same_verdicts(runner: Runner, cold_runner: Runner,
+                                                     scenario: str) -> None:
+    from harness._paths import builtin_scenarios
+    from harness.scenario import load_scenario
+
+    loaded = load_scenario(builtin_scenarios() / f"{scenario}.yaml")
+    for agent in ("naive=examples.agents.naive:run", "guarded=examples.agents.guarded:run"):
+        warm, cold = runner.run(loaded, agent), cold_runner.run(loaded, agent)
+        assert (warm.outcome.start, cold.outcome.start) == ("warm", "cold")
+        assert warm.to_json()["verdicts"] == cold.to_json()["verdicts"]
+        assert (warm.score, warm.goal.met, warm.outcome.output) == \
+            (cold.score, cold.goal.met, cold.outcome.output)
