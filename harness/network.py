@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 
 PREFIX = "agent-chaos."
+#: Serial numbers of proxy names, process-wide: two runners (one process, one owner token) on
+#: one Toxiproxy never give the same run's proxies the same name.
+_SERIALS = itertools.count(1)
 
 
 def owner_token(pid: int | None = None) -> str:
@@ -69,7 +72,6 @@ class Network:
         self._doomed: queue.Queue[list[str] | None] = queue.Queue()  # closed sessions' proxies
         self._reaper: threading.Thread | None = None
         self._serial: dict[str, int] = {}  # session → the serial number of its proxies' names
-        self._count = itertools.count(1)
         self.swept: list[str] = []  # proxies left by dead sessions, removed
 
     def proxy_name(self, session: str, target: str) -> str:
@@ -98,7 +100,7 @@ class Network:
         """Create a proxy per target (name → upstream ``host:port``), all in one request;
         name → listen address."""
         with self._lock:
-            self._serial[session] = next(self._count)
+            self._serial[session] = next(_SERIALS)
         names = {target: self.proxy_name(session, target) for target in targets}
         with self._lock:
             self._open.setdefault(session, []).extend(names.values())

@@ -113,6 +113,7 @@ def test_warm_and_cold_starts_give_the_same_verdicts(runner: Runner, cold_runner
     for agent in ("naive=examples.agents.naive:run", "guarded=examples.agents.guarded:run"):
         warm, cold = runner.run(loaded, agent), cold_runner.run(loaded, agent)
         assert (warm.outcome.start, cold.outcome.start) == ("warm", "cold")
+        assert cold.outcome.status == warm.outcome.status, (cold.outcome, warm.outcome)
         assert warm.to_json()["verdicts"] == cold.to_json()["verdicts"]
         assert (warm.score, warm.goal.met, warm.outcome.output) == \
             (cold.score, cold.goal.met, cold.outcome.output)
