@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._guard import PARENT_ENV
-from ._warm import Zygote, Zygotes, unsupported
 
 if TYPE_CHECKING:
+    from ._warm import Zygote, Zygotes
     from .checks.base import Outcome
 from .errors import AgentConfigError
 
@@ -250,6 +250,8 @@ def launch(agent: Agent, env: AgentEnv, task: str | list[str], timeout: float,
             argv = agent.command(result_file)
         except ValueError as exc:
             raise AgentConfigError(f"agent {agent.name!r}: bad command: {exc}") from None
+        from ._warm import Zygote
+
         server = warm_server(agent, zygotes) if zygotes and agent.kind == "python" else None
         started = time.monotonic()
         if isinstance(server, Zygote):
@@ -298,6 +300,8 @@ def _outcome(agent: Agent, returncode: int | None, capture: Capture, ended: dict
 
 def warm_server(agent: Agent, zygotes: Zygotes) -> Zygote | str:
     """The agent's fork server, or why it starts cold."""
+    from ._warm import unsupported
+
     reason = unsupported()
     if reason is not None:
         return reason

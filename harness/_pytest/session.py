@@ -64,7 +64,9 @@ class ChaosSession:
         self.config = config
         self.enabled: bool = config.getoption("chaos")
         self.seed = self._resolve_seed()
-        self.agents, self.agent_error = self._resolve_agents()
+        self._agents: tuple[list[Agent], str | None] | None = None
+        if self.enabled:  # a bad agent spec is a usage error at once (off: when collected)
+            _ = self.agents
         self.worker = hasattr(config, "workerinput")
         self.results: list[dict[str, Any]] = []
         self._host: ServerHost | None = None
@@ -251,10 +253,28 @@ class ChaosSession:
             cache.set(_CACHE_KEY, value)
         return int(value)
 
+    @property
+    def agents(self) -> list[Agent]:
+        """The agents under test (parsed on first use: a session without --chaos that
+        collects no scenario never imports them)."""
+        if self._agents is None:
+            self._agents = self._resolve_agents()
+        return self._agents[0]
+
+    @property
+    def agent_error(self) -> str | None:
+        """Why the agent specs are invalid, when ``--chaos`` is off (on, it is a usage
+        error)."""
+        _ = self.agents
+        return self._agents[1] if self._agents is not None else None
+
+    def _agent_specs(self) -> list[str]:
+        return list(self.config.getoption("chaos_agent") or self.config.getini("chaos_agents"))
+
     def _resolve_agents(self) -> tuple[list[Agent], str | None]:
         from ..agents import Agent
 
-        specs = self.config.getoption("chaos_agent") or self.config.getini("chaos_agents")
+        specs = self._agent_specs()
         agents: list[Agent] = []
         try:
             for spec in specs:
@@ -269,7 +289,11 @@ class ChaosSession:
         return agents, None
 
     def header(self) -> list[str]:
-        names = ", ".join(a.name for a in self.agents) or "none configured"
+        if self._agents is not None:
+            names = ", ".join(a.name for a in self.agents) or "none configured"
+        else:  # --chaos off: the names as given, without parsing the specs
+            names = ", ".join(s.partition("=")[0].strip() for s in self._agent_specs()) \
+                or "none configured"
         state = "on" if self.enabled else "off (add --chaos to run scenarios)"
         return [f"agent-chaos: {state}; seed {self.seed} (reproduce with --chaos-seed="
                 f"{self.seed}); agents: {names}"]
